@@ -1,0 +1,42 @@
+import {
+  DeleteBucketEncryptionCommand,
+  type DeleteBucketEncryptionCommandInput,
+  DeletePublicAccessBlockCommand,
+  type DeletePublicAccessBlockCommandInput,
+  type PutBucketEncryptionCommandInput,
+  PutBucketEncryptionCommand,
+  type PutPublicAccessBlockCommandInput,
+  PutPublicAccessBlockCommand,
+} from '@aws-sdk/client-s3';
+import {
+  DeletePublicAccessBlockCommand as DeleteAccountPublicAccessBlockCommand,
+  PutPublicAccessBlockCommand as PutAccountPublicAccessBlockCommand,
+  type PutPublicAccessBlockCommandInput as PutAccountPublicAccessBlockCommandInput,
+} from '@aws-sdk/client-s3-control';
+import type { ReadClients, Step } from '../../rules/types.ts';
+import type { WriteOperation } from './write-operations.ts';
+
+/**
+ * The only module that sends write commands. Each operation is a fixed command: a step can choose
+ * which of these to send and with what input, never an arbitrary API call.
+ */
+const SENDERS: Record<WriteOperation, (clients: ReadClients, input: Record<string, unknown>) => Promise<unknown>> = {
+  'S3.PutBucketEncryption': (c, input) =>
+    c.s3.send(new PutBucketEncryptionCommand(input as unknown as PutBucketEncryptionCommandInput)),
+  'S3.DeleteBucketEncryption': (c, input) =>
+    c.s3.send(new DeleteBucketEncryptionCommand(input as unknown as DeleteBucketEncryptionCommandInput)),
+  'S3.PutPublicAccessBlock': (c, input) =>
+    c.s3.send(new PutPublicAccessBlockCommand(input as unknown as PutPublicAccessBlockCommandInput)),
+  'S3.DeletePublicAccessBlock': (c, input) =>
+    c.s3.send(new DeletePublicAccessBlockCommand(input as unknown as DeletePublicAccessBlockCommandInput)),
+  'S3Control.PutPublicAccessBlock': (c, input) =>
+    c.s3control.send(new PutAccountPublicAccessBlockCommand(input as unknown as PutAccountPublicAccessBlockCommandInput)),
+  'S3Control.DeletePublicAccessBlock': (c, input) =>
+    c.s3control.send(new DeleteAccountPublicAccessBlockCommand({ AccountId: String(input.AccountId) })),
+};
+
+export async function applyStep(clients: ReadClients, step: Pick<Step, 'operation' | 'input'>): Promise<void> {
+  const send = SENDERS[step.operation];
+  if (!send) throw new Error(`unknown write operation ${String(step.operation)}`);
+  await send(clients, step.input);
+}

@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+import type { Step } from '../../rules/types.ts';
+import type { Mode, Outcome } from './constants.ts';
+import type { Finding } from './finding.ts';
+
+/** What the bot decided about one finding, and everything it did for it. */
+export interface ChangeRecord {
+  recordId: string;
+  /** `in-progress` is written before the first write, so a crash mid-change leaves a trace. */
+  status: 'in-progress' | 'final';
+  eventId: string;
+  ruleId: string;
+  resource: string;
+  account: string;
+  region: string;
+  mode: Mode;
+  outcome: Outcome;
+  reason: string;
+  trigger: Finding['trigger'];
+  replayed: boolean;
+  before?: { summary: string; state: unknown };
+  after?: { summary: string; state: unknown };
+  steps: Step[];
+  calls: string[];
+  writes: number;
+  approvalId?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface PendingApproval {
+  approvalId: string;
+  status: 'pending' | 'approved' | 'rejected' | 'expired';
+  recordId: string;
+  eventId: string;
+  ruleId: string;
+  resource: string;
+  finding: Finding;
+  steps: Step[];
+  reason: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+/** One record per (event, rule): a redelivered event finds the record of its first delivery. */
+export function recordIdFor(eventId: string, ruleId: string): string {
+  return `rec-${createHash('sha256').update(`${eventId}\n${ruleId}`).digest('hex').slice(0, 24)}`;
+}
+
+/** Outcomes after which a redelivery of the same event must do nothing again. */
+export function isSettled(record: ChangeRecord): boolean {
+  return record.status === 'final' && record.outcome !== 'failed';
+}

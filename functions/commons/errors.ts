@@ -1,0 +1,53 @@
+/** Base class of every error driftfix raises on purpose. */
+export class DriftfixError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'DriftfixError';
+  }
+}
+
+/** The input event is not one driftfix accepts; nothing was read or written. */
+export class InvalidEventError extends DriftfixError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'InvalidEventError';
+  }
+}
+
+/** Deployment settings (environment) are wrong: fail at start, not at 3 a.m. */
+export class ConfigurationError extends DriftfixError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ConfigurationError';
+  }
+}
+
+/** Another invocation holds the resource for longer than this one may wait. */
+export class ResourceBusyError extends DriftfixError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ResourceBusyError';
+  }
+}
+
+/** The handler failed after recording what it did; thrown so Lambda retries and dead-letters. */
+export class RemediationFailedError extends DriftfixError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'RemediationFailedError';
+  }
+}
+
+/** Reads the name and message of anything thrown, AWS SDK errors included. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { Code?: string }).Code;
+    const name = code && code !== error.name ? `${error.name} (${code})` : error.name;
+    return `${name}: ${error.message}`;
+  }
+  return String(error);
+}
+
+export function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
+}

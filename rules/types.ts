@@ -1,0 +1,75 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { S3ControlClient } from '@aws-sdk/client-s3-control';
+import type { z } from 'zod';
+import type { Mode } from '../functions/commons/constants.ts';
+import type { Finding } from '../functions/commons/finding.ts';
+import type { WriteOperation } from '../functions/commons/write-operations.ts';
+
+/** The AWS clients a rule may read with. Writes never go through a rule: see apply-steps.ts. */
+export interface ReadClients {
+  s3: S3Client;
+  s3control: S3ControlClient;
+}
+
+/** One write the bot would make, as data: shown in dry runs and approvals, stored for rollback. */
+export interface Step {
+  operation: WriteOperation;
+  input: Record<string, unknown>;
+  /** One line a person understands: what this step changes. */
+  description: string;
+  before: unknown;
+  after: unknown;
+  /** The write that restores `before`. */
+  undo: { operation: WriteOperation; input: Record<string, unknown> };
+}
+
+export type Plan =
+  | { status: 'compliant'; summary: string }
+  | { status: 'change'; summary: string; steps: Step[]; approvalReason?: string }
+  | { status: 'unfixable'; summary: string };
+
+export interface RuleTarget {
+  account: string;
+  region: string;
+  resourceId: string;
+}
+
+export interface ReadContext<Params> {
+  clients: ReadClients;
+  target: RuleTarget;
+  params: Params;
+}
+
+/** What a rule answers; the EventBridge patterns and the local router are both built from this. */
+export interface RuleAnswers {
+  configRules: readonly string[];
+  accessAnalyzer?: { resourceType: string; isPublic: boolean };
+}
+
+export interface Rule<State = unknown, Params = unknown> {
+  /** Kebab-case, equal to the file name; used in RULE_MODES, records and function names. */
+  id: string;
+  title: string;
+  resourceType: string;
+  answers: RuleAnswers;
+  defaultMode: Mode;
+  risk: 'low' | 'medium' | 'high';
+  /** Rejects unknown keys, so a typo in RULE_PARAMS fails at start. */
+  params: z.ZodType<Params>;
+  permissions: {
+    read: readonly string[];
+    write: readonly string[];
+    /** IAM resource the permissions apply to; `*` only where the API allows no scoping. */
+    resource: 'bucket' | 'account';
+  };
+  /** Tags of the live resource, for the exclusion tag; absent where the resource has none. */
+  readTags?: (context: ReadContext<Params>) => Promise<Record<string, string>>;
+  readState: (context: ReadContext<Params>) => Promise<State>;
+  /** Pure: live state (and what reported it) to the steps that make it compliant. */
+  plan: (state: State, params: Params, finding: Finding) => Plan;
+  /** One-line description of a state, for records and messages. */
+  describe: (state: State) => string;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds rules of every state and parameter type
+export type AnyRule = Rule<any, any>;

@@ -1,0 +1,76 @@
+import {
+  CreateBucketCommand,
+  DeleteBucketEncryptionCommand,
+  DeletePublicAccessBlockCommand,
+  PutBucketEncryptionCommand,
+  PutBucketTaggingCommand,
+  PutBucketWebsiteCommand,
+  PutPublicAccessBlockCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { DeletePublicAccessBlockCommand as DeleteAccountPublicAccessBlockCommand, type S3ControlClient } from '@aws-sdk/client-s3-control';
+import { DEFAULT_EXCLUSION_TAG } from '../../functions/commons/constants.ts';
+
+/** How each bucket named by the sample events in events/ has drifted. */
+export const DEMO_BUCKETS = {
+  'driftfix-demo-unencrypted': 'no default encryption',
+  'driftfix-demo-encrypted': 'already encrypted (SSE-S3)',
+  'driftfix-demo-needs-kms': 'no default encryption',
+  'driftfix-demo-public': 'Block Public Access off',
+  'driftfix-demo-website': 'Block Public Access off, static website hosting on',
+  'driftfix-demo-excluded': `Block Public Access off, tagged ${DEFAULT_EXCLUSION_TAG}=true`,
+  'driftfix-demo-analyzer-public': 'Block Public Access partly off',
+  'driftfix-demo-shared': 'shared with another account',
+} as const;
+
+export type DemoBucket = keyof typeof DEMO_BUCKETS;
+
+async function createBucket(s3: S3Client, bucket: string): Promise<void> {
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  } catch (error) {
+    if ((error as Error).name !== 'BucketAlreadyOwnedByYou') throw error;
+  }
+}
+
+/**
+ * Creates (or resets) the drifted resources the sample events describe, in a local emulator:
+ * never point this at a real account.
+ */
+export async function seedDemoResources(clients: { s3: S3Client; s3control: S3ControlClient }, account: string): Promise<void> {
+  const { s3 } = clients;
+  for (const bucket of Object.keys(DEMO_BUCKETS)) {
+    await createBucket(s3, bucket);
+    await s3.send(new DeleteBucketEncryptionCommand({ Bucket: bucket }));
+    await s3.send(new DeletePublicAccessBlockCommand({ Bucket: bucket }));
+  }
+  await s3.send(
+    new PutBucketEncryptionCommand({
+      Bucket: 'driftfix-demo-encrypted',
+      ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+    }),
+  );
+  await s3.send(
+    new PutBucketWebsiteCommand({
+      Bucket: 'driftfix-demo-website',
+      WebsiteConfiguration: { IndexDocument: { Suffix: 'index.html' } },
+    }),
+  );
+  await s3.send(
+    new PutBucketTaggingCommand({
+      Bucket: 'driftfix-demo-excluded',
+      Tagging: { TagSet: [{ Key: DEFAULT_EXCLUSION_TAG, Value: 'true' }, { Key: 'team', Value: 'web' }] },
+    }),
+  );
+  await s3.send(
+    new PutPublicAccessBlockCommand({
+      Bucket: 'driftfix-demo-analyzer-public',
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: false, RestrictPublicBuckets: false },
+    }),
+  );
+  try {
+    await clients.s3control.send(new DeleteAccountPublicAccessBlockCommand({ AccountId: account }));
+  } catch (error) {
+    if ((error as Error).name !== 'NoSuchPublicAccessBlockConfiguration') throw error;
+  }
+}

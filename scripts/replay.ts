@@ -1,0 +1,93 @@
+import { parseArgs } from 'node:util';
+import type { EventResult } from '../functions/commons/engine.ts';
+import { describeError } from '../functions/commons/errors.ts';
+import { prepareCliEnvironment } from './lib/cli-env.ts';
+import { expandEventPaths, loadEventFile } from './lib/event-files.ts';
+import { createLocalRuntime, dispatchEvent } from './lib/local-runtime.ts';
+import { formatResult } from './lib/format-result.ts';
+
+const USAGE = `usage: npm run replay -- [--apply] [--json] <file-or-dir>...
+
+Runs each event file through the same handler code as Lambda.
+  --apply   act according to each rule's mode (default: dry run, changes nothing)
+  --json    one JSON object per file on stdout`;
+
+export interface ReplayLine {
+  file: string;
+  outcome: EventResult['outcome'];
+  rule?: string;
+  resource?: string;
+  reason: string;
+  calls: string[];
+  writes: number;
+  recordId?: string;
+  approvalId?: string;
+}
+
+export function toReplayLine(file: string, result: EventResult): ReplayLine {
+  return {
+    file,
+    outcome: result.outcome,
+    ...(result.rule ? { rule: result.rule } : {}),
+    ...(result.resource ? { resource: result.resource } : {}),
+    reason: result.reason,
+    calls: result.calls,
+    writes: result.writes,
+    ...(result.recordId ? { recordId: result.recordId } : {}),
+    ...(result.approvalId ? { approvalId: result.approvalId } : {}),
+  };
+}
+
+async function main(argv: string[]): Promise<number> {
+  prepareCliEnvironment();
+  let parsed: ReturnType<typeof parseArgs<{ options: { apply: { type: 'boolean' }; json: { type: 'boolean' }; help: { type: 'boolean' } }; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args: argv, options: { apply: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' } }, allowPositionals: true });
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help || positionals.length === 0) {
+    console.error(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const apply = values.apply === true;
+  let files: string[];
+  try {
+    files = await expandEventPaths(positionals);
+  } catch (error) {
+    console.error(`cannot read ${positionals.join(' ')}: ${describeError(error)}`);
+    return 2;
+  }
+  const runtime = await createLocalRuntime({ needStore: apply });
+
+  let bad = 0;
+  for (const file of files) {
+    const loaded = await loadEventFile(file);
+    let result: EventResult;
+    if (!loaded.ok) result = { outcome: 'rejected', reason: loaded.reason, calls: [], writes: 0 };
+    else {
+      try {
+        result = await dispatchEvent(loaded.event, runtime, { dryRun: !apply });
+      } catch (error) {
+        result = { outcome: 'failed', reason: describeError(error), calls: [], writes: 0 };
+      }
+    }
+    if (result.outcome === 'rejected' || result.outcome === 'failed') bad += 1;
+    const line = toReplayLine(file, result);
+    console.log(values.json ? JSON.stringify(line) : formatResult(line, result));
+  }
+  if (!values.json) console.error(`\n${files.length} event(s), ${bad} rejected or failed${apply ? '' : ' (dry run: nothing was changed; add --apply to act)'}`);
+  return bad > 0 ? 1 : 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`replay: ${describeError(error)}`);
+    process.exitCode = 2;
+  },
+);
