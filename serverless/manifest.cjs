@@ -1,0 +1,41 @@
+// Bridges serverless.yml to the TypeScript rules: compiles serverless/deployment.ts in memory
+// (esbuild, no build step) so routing and roles come from the rules themselves.
+'use strict';
+const path = require('node:path');
+const Module = require('node:module');
+const esbuild = require('esbuild');
+
+let compiled;
+function deployment() {
+  if (compiled) return compiled;
+  const entry = path.join(__dirname, 'deployment.ts');
+  const output = esbuild.buildSync({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    write: false,
+    packages: 'external',
+  });
+  const loaded = new Module(entry, module);
+  loaded.filename = entry;
+  loaded.paths = Module._nodeModulePaths(__dirname);
+  loaded._compile(output.outputFiles[0].text, entry);
+  compiled = loaded.exports;
+  return compiled;
+}
+
+async function options(resolveVariable) {
+  const acceptReplay = String(await resolveVariable('param:acceptReplay')) !== 'false';
+  return {
+    service: await resolveVariable('self:service'),
+    stage: await resolveVariable('sls:stage'),
+    acceptReplay,
+  };
+}
+
+module.exports = {
+  functions: async ({ resolveVariable }) => deployment().functionDefinitions(await options(resolveVariable)),
+  roles: async ({ resolveVariable }) => deployment().roleResources(await options(resolveVariable)),
+};
