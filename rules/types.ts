@@ -71,5 +71,4 @@ export interface Rule<State = unknown, Params = unknown> {
   describe: (state: State) => string;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: the registry holds rules of every state and parameter type
 export type AnyRule = Rule<any, any>;

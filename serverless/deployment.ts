@@ -50,6 +50,7 @@ export function functionDefinitions(options: DeploymentOptions): Record<string, 
 
 function resourceArns(rule: AnyRule): unknown {
   // Account-level Block Public Access has no resource-level permissions: IAM requires "*".
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub expression, not JavaScript
   return rule.permissions.resource === 'account' ? '*' : { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::*' };
 }
 

@@ -2,7 +2,7 @@ import {
   ConditionalCheckFailedException,
   CreateTableCommand,
   DescribeTableCommand,
-  DynamoDBClient,
+  type DynamoDBClient,
   ResourceNotFoundException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -32,7 +32,7 @@ export class DynamoRecordStore implements RecordStore {
   private readonly documents: DynamoDBDocumentClient;
 
   constructor(
-    private readonly client: DynamoDBClient,
+    client: DynamoDBClient,
     private readonly table: string,
   ) {
     this.documents = DynamoDBDocumentClient.from(client, {

@@ -42,7 +42,7 @@ export function parseArn(arn: string): ParsedArn | null {
 /** The bucket an ARN names, or why it does not name exactly one bucket. */
 export function bucketFromArn(arn: string): { bucket: string } | { problem: string } {
   const parsed = parseArn(arn);
-  if (!parsed || parsed.service !== 's3') return { problem: `${arn} is not an S3 ARN` };
+  if (parsed?.service !== 's3') return { problem: `${arn} is not an S3 ARN` };
   if (parsed.region !== '' || parsed.account !== '') {
     return { problem: `${arn} is not a bucket ARN (bucket ARNs carry no region or account)` };
   }
@@ -63,7 +63,7 @@ export function policyIdProblem(id: string): string | null {
 /** The account and path of a customer-managed policy ARN, or why it is not one of this account. */
 export function policyFromArn(arn: string, account: string): { name: string } | { problem: string } {
   const parsed = parseArn(arn);
-  if (!parsed || parsed.service !== 'iam' || !parsed.resource.startsWith('policy/')) {
+  if (parsed?.service !== 'iam' || !parsed.resource.startsWith('policy/')) {
     return { problem: `${arn} is not an IAM policy ARN` };
   }
   if (parsed.account === 'aws') return { problem: `${arn} is an AWS-managed policy; driftfix never changes those` };

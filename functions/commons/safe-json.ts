@@ -49,7 +49,7 @@ function walk(value: unknown, depth: number, path: string, maxDepth: number): vo
   if (value === null || typeof value !== 'object') return;
   if (depth >= maxDepth) throw new InvalidEventError(`event nests deeper than ${maxDepth} levels at ${path}`);
   if (Array.isArray(value)) {
-    value.forEach((item, index) => walk(item, depth + 1, `${path}[${index}]`, maxDepth));
+    for (const [index, item] of value.entries()) walk(item, depth + 1, `${path}[${index}]`, maxDepth);
     return;
   }
   const proto = Object.getPrototypeOf(value);

@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { delimiter, join, resolve } from 'node:path';
+import { findPythonTool } from './python-tools.ts';
 
 /** The account the local emulator pretends to be; matches the sample events. */
 export const LOCAL_ACCOUNT = '111122223333';
@@ -11,15 +10,8 @@ export interface MotoServer {
   stop(): Promise<void>;
 }
 
-/** moto_server from the project's .venv (made by scripts/ensure-python-tools.sh), else from PATH. */
-export function findMotoServer(root = process.cwd()): string | undefined {
-  const local = resolve(root, '.venv/bin/moto_server');
-  if (existsSync(local)) return local;
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, 'moto_server');
-    if (dir && existsSync(candidate)) return candidate;
-  }
-  return undefined;
+export function findMotoServer(): string | undefined {
+  return findPythonTool('moto_server');
 }
 
 export async function isMotoReachable(endpoint: string): Promise<boolean> {

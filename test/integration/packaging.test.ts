@@ -1,0 +1,104 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { RULES } from '../../rules/index.ts';
+import { type EventPattern, matchesPattern } from '../../functions/commons/event-pattern.ts';
+import { LOG_ACTIONS, TABLE_ACTIONS } from '../../serverless/deployment.ts';
+import { expandEventPaths } from '../../scripts/lib/event-files.ts';
+import { routeEvent } from '../../scripts/lib/local-runtime.ts';
+import { findPythonTool } from '../../scripts/lib/python-tools.ts';
+import { EVENTS_DIR } from '../support/events.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+type Template = { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
+
+let outDir: string;
+let template: Template;
+
+beforeAll(() => {
+  outDir = mkdtempSync(join(tmpdir(), 'driftfix-package-'));
+  const run = spawnSync(process.execPath, [join(ROOT, 'node_modules/osls/bin/serverless.js'), 'package', '--package', outDir], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' },
+    timeout: 180_000,
+  });
+  if (run.status !== 0) throw new Error(`serverless package failed:\n${run.stdout}\n${run.stderr}`);
+  template = JSON.parse(readFileSync(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
+}, 200_000);
+
+function functionResource(ruleId: string) {
+  const entry = Object.values(template.Resources).find(
+    (resource) => resource.Type === 'AWS::Lambda::Function' && String(resource.Properties.FunctionName).endsWith(`-${ruleId}`),
+  );
+  if (!entry) throw new Error(`no function for ${ruleId}`);
+  return entry;
+}
+
+function roleOf(ruleId: string) {
+  const sub = String(functionResource(ruleId).Properties.Role['Fn::Sub']);
+  const logicalId = /^\$\{(\w+)\.Arn\}$/.exec(sub)?.[1] ?? '';
+  const role = template.Resources[logicalId];
+  if (!role) throw new Error(`no role ${logicalId} for ${ruleId}`);
+  return role;
+}
+
+function statementsOf(ruleId: string): Array<{ Action: string[]; Resource: unknown }> {
+  return roleOf(ruleId).Properties.Policies.flatMap((policy: any) => policy.PolicyDocument.Statement);
+}
+
+describe('the packaged CloudFormation template', () => {
+  it('passes cfn-lint', () => {
+    const cfnLint = findPythonTool('cfn-lint');
+    if (!cfnLint) throw new Error('cfn-lint not found: run scripts/ensure-python-tools.sh');
+    const lint = spawnSync(cfnLint, [join(outDir, 'cloudformation-template-update-stack.json')], { encoding: 'utf8' });
+    expect(lint.stdout + lint.stderr).toBe('');
+    expect(lint.status).toBe(0);
+  });
+
+  it.each(RULES.map((rule) => [rule.id, rule] as const))('%s: its role holds exactly what the rule declares', (ruleId, rule) => {
+    const actions = statementsOf(ruleId).flatMap((statement) => statement.Action).sort();
+    const declared = [...LOG_ACTIONS, ...TABLE_ACTIONS, ...rule.permissions.read, ...rule.permissions.write].sort();
+    expect(actions).toEqual(declared);
+    expect(actions.some((action) => action.includes('*'))).toBe(false);
+  });
+
+  it.each(RULES.map((rule) => [rule.id, rule] as const))('%s: Resource "*" only where the API allows no scoping', (ruleId, rule) => {
+    for (const statement of statementsOf(ruleId)) {
+      const allowsAnything = statement.Resource === '*';
+      const accountLevel = statement.Action.every((action) => action.includes('AccountPublicAccessBlock'));
+      expect(allowsAnything && !(rule.permissions.resource === 'account' && accountLevel), JSON.stringify(statement)).toBe(false);
+    }
+  });
+
+  it('each function is its own bundle of a single file', () => {
+    for (const rule of RULES) {
+      const unzip = spawnSync('unzip', ['-Z1', join(outDir, `${rule.id}.zip`)], { encoding: 'utf8' });
+      expect(unzip.stdout.trim().split('\n')).toEqual([`dist/${rule.id}/index.mjs`]);
+      expect(functionResource(rule.id).Properties.Runtime).toBe('nodejs22.x');
+    }
+  });
+
+  it('the packaged EventBridge patterns route every sample event to the function local replay picks', async () => {
+    const rules = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Events::Rule');
+    const targetsOf = (event: unknown) =>
+      rules
+        .filter((resource) => matchesPattern(event, resource.Properties.EventPattern as EventPattern))
+        .map((resource) => String(resource.Properties.Targets[0].Arn['Fn::GetAtt'][0]))
+        .sort();
+    for (const file of await expandEventPaths([EVENTS_DIR])) {
+      const event = JSON.parse(readFileSync(file, 'utf8'));
+      const local = routeEvent(event, true).map((rule) => functionLogicalIdFor(rule.id));
+      expect(targetsOf(event), file).toEqual(local);
+    }
+  });
+});
+
+function functionLogicalIdFor(ruleId: string): string {
+  const found = Object.entries(template.Resources).find(
+    ([, resource]) => resource.Type === 'AWS::Lambda::Function' && String(resource.Properties.FunctionName).endsWith(`-${ruleId}`),
+  );
+  return found?.[0] ?? '';
+}
