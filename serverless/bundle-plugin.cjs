@@ -28,6 +28,8 @@ class BundlePlugin {
         outfile: path.join(outdir, 'index.mjs'),
         bundle: true,
         minify: true,
+        // Class names stay readable: the call log names each AWS call after its command class.
+        keepNames: true,
         platform: 'node',
         format: 'esm',
         target: 'node22',

@@ -11,36 +11,28 @@ export interface ClientOptions {
   maxAttempts?: number;
 }
 
-/** Strips the client suffix: `S3ControlClient` → `S3Control`. */
-function serviceOf(clientName: string | undefined): string {
-  return (clientName ?? 'Unknown').replace(/Client$/, '');
-}
+type Sendable = { send: (command: object, ...rest: unknown[]) => Promise<unknown> };
 
-type MiddlewareClient = {
-  middlewareStack: {
-    add: (
-      middleware: (next: (args: unknown) => Promise<unknown>, context: { clientName?: string; commandName?: string }) => (args: unknown) => Promise<unknown>,
-      options: { step: 'initialize'; name: string },
-    ) => void;
+/**
+ * Adds every call the client makes (once per command, however often the SDK retries it) to the
+ * current call log. Wraps `send` rather than the middleware stack so that calls are counted the
+ * same way when tests replace the prototype's `send` with aws-sdk-client-mock.
+ */
+function recordCalls<T>(client: T, service: string): T {
+  const sendable = client as unknown as Sendable;
+  const prototypeSend = (Object.getPrototypeOf(client) as Sendable).send;
+  sendable.send = async (command: object, ...rest: unknown[]) => {
+    const call = `${service}.${command.constructor.name.replace(/Command$/, '')}`;
+    const send = (Object.getPrototypeOf(client) as Sendable).send ?? prototypeSend;
+    try {
+      const result = await send.call(sendable, command, ...rest);
+      currentCallLog()?.record(call, true);
+      return result;
+    } catch (error) {
+      currentCallLog()?.record(call, false);
+      throw error;
+    }
   };
-};
-
-/** Adds every call the client makes (once per command, not per retry) to the current call log. */
-function recordCalls<T>(client: T): T {
-  (client as unknown as MiddlewareClient).middlewareStack.add(
-    (next, context) => async (args) => {
-      const call = `${serviceOf(context.clientName)}.${(context.commandName ?? 'Unknown').replace(/Command$/, '')}`;
-      try {
-        const result = await next(args);
-        currentCallLog()?.record(call, true);
-        return result;
-      } catch (error) {
-        currentCallLog()?.record(call, false);
-        throw error;
-      }
-    },
-    { step: 'initialize', name: 'driftfixCallLog' },
-  );
   return client;
 }
 
@@ -61,5 +53,5 @@ export function createResourceClients(options: ClientOptions): ReadClients {
     ...common,
     ...(endpoint ? { endpoint, endpointProvider: () => ({ url: new URL(endpoint) }) } : {}),
   });
-  return { s3: recordCalls(s3), s3control: recordCalls(s3control) };
+  return { s3: recordCalls(s3, 'S3'), s3control: recordCalls(s3control, 'S3Control') };
 }
