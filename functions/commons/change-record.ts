@@ -24,13 +24,29 @@ export interface ChangeRecord {
   calls: string[];
   writes: number;
   approvalId?: string;
+  /** Who decided an approved change: a Slack user id or `cli:<name>`. */
+  decidedBy?: string;
+  /** Whether the record reached Slack; `pending` ones are posted again on the next delivery. */
+  notification?: Notification;
   createdAt: string;
   updatedAt: string;
 }
 
+export interface Notification {
+  status: 'pending' | 'posted' | 'log-only';
+  channel?: string;
+  ts?: string;
+  attempts: number;
+  lastError?: string;
+}
+
+export const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'applied', 'stale', 'failed'] as const;
+export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
+
 export interface PendingApproval {
   approvalId: string;
-  status: 'pending' | 'approved' | 'rejected' | 'expired';
+  /** pending → approved | rejected (a person); approved → applied | stale | failed (the rule's function). */
+  status: ApprovalStatus;
   recordId: string;
   eventId: string;
   ruleId: string;
@@ -40,6 +56,21 @@ export interface PendingApproval {
   reason: string;
   createdAt: string;
   expiresAt: string;
+  risk: 'low' | 'medium' | 'high';
+  /** The Slack message that asks for the decision, updated with the outcome. */
+  message?: { channel: string; ts: string };
+  decidedBy?: string;
+  decidedAt?: string;
+  resultRecordId?: string;
+}
+
+/** A rejected fix is not proposed again for this rule and resource until `until`. */
+export interface Suppression {
+  ruleId: string;
+  resource: string;
+  until: string;
+  by: string;
+  approvalId: string;
 }
 
 /** One record per (event, rule): a redelivered event finds the record of its first delivery. */

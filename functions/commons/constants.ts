@@ -4,12 +4,15 @@ export const EVENT_SOURCE = {
   accessAnalyzer: 'aws.access-analyzer',
   /** PutEvents refuses sources starting with `aws.`, so replayed events carry this one instead. */
   replay: 'driftfix.replay',
+  /** Emitted when a person approves a change; the rule's own function applies it. */
+  approvals: 'driftfix.approvals',
 } as const;
 
 export const DETAIL_TYPE = {
   configComplianceChange: 'Config Rules Compliance Change',
   configItemChange: 'Configuration Item Change',
   accessAnalyzerFinding: 'Access Analyzer Finding',
+  remediationApproved: 'Remediation Approved',
 } as const;
 
 export const OUTCOME = {
@@ -38,6 +41,7 @@ export const MAX_FUTURE_SKEW_MS = 15 * 60 * 1000;
 
 export const DEFAULT_EXCLUSION_TAG = 'remediation:skip';
 export const DEFAULT_APPROVAL_TTL_HOURS = 24;
+export const DEFAULT_SUPPRESSION_DAYS = 30;
 /** A resource lock outlives the longest invocation, so a crashed holder never blocks for ever. */
 export const LOCK_LEASE_MS = 120_000;
 export const LOCK_WAIT_MS = 20_000;

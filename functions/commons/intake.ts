@@ -11,6 +11,12 @@ import {
 import type { Finding } from './finding.ts';
 import { bucketFromArn, bucketNameProblem, policyFromArn, policyIdProblem } from './resource-names.ts';
 import { assertSafeShape } from './safe-json.ts';
+import { z } from 'zod';
+
+const approvedDetailSchema = z.strictObject({
+  approvalId: z.string().regex(/^apr-[0-9a-f-]{36}$/, 'expected an approval id (apr-…)'),
+  ruleId: z.string().regex(/^[a-z0-9-]{1,64}$/, 'expected a rule id'),
+});
 
 export interface IntakeContext {
   /** The account and region the bot runs in; it acts nowhere else. */
@@ -20,8 +26,16 @@ export interface IntakeContext {
   now: () => number;
 }
 
+/** A person approved a stored plan; only the id is taken from the event, the rest from the table. */
+export interface ApprovedEvent {
+  eventId: string;
+  approvalId: string;
+  ruleId: string;
+}
+
 export type IntakeResult =
   | { kind: 'finding'; finding: Finding }
+  | { kind: 'approved'; approved: ApprovedEvent }
   | { kind: 'ignored'; reason: string; eventId?: string }
   | { kind: 'skipped'; reason: string; eventId?: string }
   | { kind: 'rejected'; reason: string; eventId?: string };
@@ -44,13 +58,18 @@ export function intakeEvent(raw: unknown, context: IntakeContext): IntakeResult 
   const eventId = envelope.id;
 
   const route = classify(envelope, context);
-  if (route.kind !== 'reporter') return { ...route, eventId };
+  if (route.kind !== 'reporter' && route.kind !== 'approved') return { ...route, eventId };
 
   if (envelope.account !== context.account) {
     return { kind: 'rejected', eventId, reason: `event is for account ${envelope.account}; this bot runs in ${context.account}` };
   }
   if (envelope.region !== context.region) {
     return { kind: 'rejected', eventId, reason: `event is for region ${envelope.region}; this bot runs in ${context.region}` };
+  }
+  if (route.kind === 'approved') {
+    const detail = approvedDetailSchema.safeParse(envelope.detail);
+    if (!detail.success) return { kind: 'rejected', eventId, reason: describeIssues(detail.error, 'detail') };
+    return { kind: 'approved', approved: { eventId, ...detail.data } };
   }
   const replayed = envelope.source === EVENT_SOURCE.replay;
   return route.reporter === 'config'
@@ -61,9 +80,14 @@ export function intakeEvent(raw: unknown, context: IntakeContext): IntakeResult 
 function classify(
   envelope: Envelope,
   context: IntakeContext,
-): { kind: 'reporter'; reporter: Reporter } | { kind: 'ignored' | 'skipped' | 'rejected'; reason: string } {
+): { kind: 'reporter'; reporter: Reporter } | { kind: 'approved' } | { kind: 'ignored' | 'skipped' | 'rejected'; reason: string } {
   const { source } = envelope;
   const detailType = envelope['detail-type'];
+  if (source === EVENT_SOURCE.approvals) {
+    return detailType === DETAIL_TYPE.remediationApproved
+      ? { kind: 'approved' }
+      : { kind: 'rejected', reason: `detail-type ${JSON.stringify(detailType)} does not come from ${source}` };
+  }
   const reporterOfType: Record<string, Reporter> = {
     [DETAIL_TYPE.configComplianceChange]: 'config',
     [DETAIL_TYPE.accessAnalyzerFinding]: 'access-analyzer',

@@ -6,8 +6,8 @@ import {
   ResourceNotFoundException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { ChangeRecord, PendingApproval } from './change-record.ts';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { ApprovalStatus, ChangeRecord, PendingApproval, Suppression } from './change-record.ts';
 
 /** Where records, approvals and resource locks live. An interface so tests can swap it. */
 export interface RecordStore {
@@ -18,6 +18,18 @@ export interface RecordStore {
   listApprovals(): Promise<PendingApproval[]>;
   /** The approval still waiting for a decision on this rule and resource, if any. */
   findOpenApproval(ruleId: string, resource: string, now: number): Promise<PendingApproval | undefined>;
+  /**
+   * Moves an approval from one status to another only if it is still in `from` (and, for a
+   * decision, not expired): a double click or a replayed request changes it at most once.
+   * Returns false when the condition did not hold.
+   */
+  transitionApproval(
+    approvalId: string,
+    change: { from: ApprovalStatus; to: ApprovalStatus; notExpiredAt?: string; set?: Partial<PendingApproval> },
+  ): Promise<boolean>;
+  setApprovalMessage(approvalId: string, message: { channel: string; ts: string }): Promise<void>;
+  putSuppression(suppression: Suppression): Promise<void>;
+  getSuppression(ruleId: string, resource: string, now: number): Promise<Suppression | undefined>;
   /** True when this owner now holds the lock; false when someone else holds an unexpired one. */
   acquireLock(resource: string, owner: string, leaseMs: number): Promise<boolean>;
   releaseLock(resource: string, owner: string): Promise<void>;
@@ -27,6 +39,11 @@ const RECORD = 'record#';
 const APPROVAL = 'approval#';
 const LOCK = 'lock#';
 const OPEN_APPROVAL = 'open-approval#';
+const SUPPRESSION = 'suppress#';
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException';
+}
 
 export class DynamoRecordStore implements RecordStore {
   private readonly documents: DynamoDBDocumentClient;
@@ -104,6 +121,79 @@ export class DynamoRecordStore implements RecordStore {
     return items.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
+  async transitionApproval(
+    approvalId: string,
+    change: { from: ApprovalStatus; to: ApprovalStatus; notExpiredAt?: string; set?: Partial<PendingApproval> },
+  ): Promise<boolean> {
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = { ':from': change.from, ':to': change.to };
+    const assignments = ['#status = :to'];
+    for (const [index, [key, value]] of Object.entries(change.set ?? {}).entries()) {
+      if (value === undefined || key === 'status') continue;
+      names[`#f${index}`] = key;
+      values[`:v${index}`] = value;
+      assignments.push(`#f${index} = :v${index}`);
+    }
+    let condition = 'attribute_exists(pk) AND #status = :from';
+    if (change.notExpiredAt) {
+      names['#expiresAt'] = 'expiresAt';
+      values[':now'] = change.notExpiredAt;
+      condition += ' AND #expiresAt > :now';
+    }
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: APPROVAL + approvalId },
+          UpdateExpression: `SET ${assignments.join(', ')}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async setApprovalMessage(approvalId: string, message: { channel: string; ts: string }): Promise<void> {
+    await this.documents.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: APPROVAL + approvalId },
+        UpdateExpression: 'SET #message = :message',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#message': 'message' },
+        ExpressionAttributeValues: { ':message': message },
+      }),
+    );
+  }
+
+  async putSuppression(suppression: Suppression): Promise<void> {
+    await this.documents.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          pk: `${SUPPRESSION}${suppression.ruleId}#${suppression.resource}`,
+          itemType: 'suppression',
+          ...suppression,
+          ttl: Math.ceil(Date.parse(suppression.until) / 1000) + 86_400,
+        },
+      }),
+    );
+  }
+
+  async getSuppression(ruleId: string, resource: string, now: number): Promise<Suppression | undefined> {
+    const output = await this.documents.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `${SUPPRESSION}${ruleId}#${resource}` }, ConsistentRead: true }),
+    );
+    if (!output.Item) return undefined;
+    const { ttl: _ttl, ...suppression } = strip<Suppression & { ttl?: number }>(output.Item);
+    return Date.parse(suppression.until) > now ? suppression : undefined;
+  }
+
   async acquireLock(resource: string, owner: string, leaseMs: number): Promise<boolean> {
     const now = Date.now();
     try {
@@ -117,7 +207,7 @@ export class DynamoRecordStore implements RecordStore {
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') return false;
+      if (isConditionFailure(error)) return false;
       throw error;
     }
   }
@@ -135,7 +225,7 @@ export class DynamoRecordStore implements RecordStore {
       );
     } catch (error) {
       // The lease ran out and someone else holds the lock now: theirs to release.
-      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+      if (!isConditionFailure(error)) throw error;
     }
   }
 }

@@ -32,6 +32,12 @@ export function eventPatternsFor(rule: AnyRule, options: RoutingOptions): EventP
       detail: { resourceType: [analyzer.resourceType], status: ['ACTIVE'], isPublic: [analyzer.isPublic] },
     });
   }
+  // Approved changes come back to the rule's own function, the only one holding its write permissions.
+  patterns.push({
+    source: [EVENT_SOURCE.approvals],
+    'detail-type': [DETAIL_TYPE.remediationApproved],
+    detail: { ruleId: [rule.id] },
+  });
   return patterns;
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AnyRule } from '../../rules/types.ts';
-import { DEFAULT_APPROVAL_TTL_HOURS, DEFAULT_EXCLUSION_TAG, MODES, type Mode } from './constants.ts';
+import { DEFAULT_APPROVAL_TTL_HOURS, DEFAULT_EXCLUSION_TAG, DEFAULT_SUPPRESSION_DAYS, MODES, type Mode } from './constants.ts';
 import { ConfigurationError } from './errors.ts';
 
 export interface Settings {
@@ -10,6 +10,8 @@ export interface Settings {
   exclusionTag: { key: string; value: string };
   acceptReplay: boolean;
   approvalTtlHours: number;
+  /** After a Reject, the rule leaves the resource alone for this long. */
+  suppressionDays: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -31,6 +33,7 @@ export function loadSettings(rules: readonly AnyRule[], env: Env = process.env):
     exclusionTag: parseExclusionTag(env.EXCLUSION_TAG),
     acceptReplay: parseBoolean('ACCEPT_REPLAY', env.ACCEPT_REPLAY, true),
     approvalTtlHours: parsePositiveNumber('APPROVAL_TTL_HOURS', env.APPROVAL_TTL_HOURS, DEFAULT_APPROVAL_TTL_HOURS),
+    suppressionDays: parsePositiveNumber('SUPPRESSION_DAYS', env.SUPPRESSION_DAYS, DEFAULT_SUPPRESSION_DAYS),
   };
 }
 
@@ -89,7 +92,7 @@ function parseBoolean(name: string, text: string | undefined, fallback: boolean)
   throw new ConfigurationError(`${name} must be true or false, not "${text}"`);
 }
 
-function parsePositiveNumber(name: string, text: string | undefined, fallback: number): number {
+export function parsePositiveNumber(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined || text === '') return fallback;
   const value = Number(text);
   if (!Number.isFinite(value) || value <= 0) throw new ConfigurationError(`${name} must be a positive number, not "${text}"`);

@@ -72,6 +72,7 @@ export async function dispatchEvent(event: unknown, runtime: LocalRuntime, optio
   if (target) return processEvent(event, target, { ...runtime.deps, rules: [target] }, options);
 
   const intake = intakeEvent(event, { ...runtime.identity, acceptReplay: runtime.settings.acceptReplay, now: Date.now });
+  if (intake.kind === 'approved') return { outcome: 'rejected', reason: `no driftfix rule ${intake.approved.ruleId}`, calls: [], writes: 0 };
   if (intake.kind !== 'finding') return { outcome: intake.kind, reason: intake.reason, calls: [], writes: 0 };
   const choice = chooseRule(intake.finding, runtime.deps.rules);
   const reason = choice.kind === 'rule' ? `no EventBridge rule routes this event to ${choice.rule.id}` : choice.reason;

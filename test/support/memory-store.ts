@@ -1,4 +1,4 @@
-import type { ChangeRecord, PendingApproval } from '../../functions/commons/change-record.ts';
+import type { ApprovalStatus, ChangeRecord, PendingApproval, Suppression } from '../../functions/commons/change-record.ts';
 import type { RecordStore } from '../../functions/commons/record-store.ts';
 
 /** The RecordStore contract in memory, for unit tests that fake AWS with aws-sdk-client-mock. */
@@ -30,6 +30,28 @@ export class MemoryRecordStore implements RecordStore {
     return [...this.approvals.values()].find(
       (a) => a.ruleId === ruleId && a.resource === resource && a.status === 'pending' && Date.parse(a.expiresAt) > now,
     );
+  }
+  readonly suppressions = new Map<string, Suppression>();
+  async transitionApproval(
+    approvalId: string,
+    change: { from: ApprovalStatus; to: ApprovalStatus; notExpiredAt?: string; set?: Partial<PendingApproval> },
+  ) {
+    const approval = this.approvals.get(approvalId);
+    if (!approval || approval.status !== change.from) return false;
+    if (change.notExpiredAt && !(approval.expiresAt > change.notExpiredAt)) return false;
+    this.approvals.set(approvalId, { ...approval, ...structuredClone(change.set ?? {}), status: change.to });
+    return true;
+  }
+  async setApprovalMessage(approvalId: string, message: { channel: string; ts: string }) {
+    const approval = this.approvals.get(approvalId);
+    if (approval) approval.message = message;
+  }
+  async putSuppression(suppression: Suppression) {
+    this.suppressions.set(`${suppression.ruleId}#${suppression.resource}`, structuredClone(suppression));
+  }
+  async getSuppression(ruleId: string, resource: string, now: number) {
+    const found = this.suppressions.get(`${ruleId}#${resource}`);
+    return found && Date.parse(found.until) > now ? structuredClone(found) : undefined;
   }
   async acquireLock(resource: string, owner: string, leaseMs: number) {
     const held = this.locks.get(resource);

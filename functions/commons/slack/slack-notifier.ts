@@ -1,0 +1,136 @@
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ErrorCode, WebClient } from '@slack/web-api';
+import { loadSlackSecret } from './slack-secret.ts';
+import type { SlackMessage } from './slack-messages.ts';
+
+export interface MessageRef {
+  channel: string;
+  ts: string;
+}
+
+/** Where change records and approval requests go. */
+export interface Notifier {
+  /** False when no Slack is configured: records are then only logged. */
+  readonly enabled: boolean;
+  post(message: SlackMessage): Promise<MessageRef | undefined>;
+  update(ref: MessageRef, message: SlackMessage): Promise<void>;
+  /** A message only `user` sees, in the channel of the message they clicked. */
+  tellUser(channel: string, user: string, text: string): Promise<void>;
+  groupMembers(groupId: string): Promise<string[]>;
+}
+
+export interface SlackConfig {
+  secretId: string;
+  channel: string;
+  apiUrl?: string | undefined;
+}
+
+/** Reads the Slack settings; all or nothing, so a half-configured bot fails loudly. */
+export function slackConfigFromEnv(env: Record<string, string | undefined> = process.env): SlackConfig | undefined {
+  const secretId = env.SLACK_SECRET_ID || undefined;
+  const channel = env.SLACK_CHANNEL || undefined;
+  if (!secretId && !channel) return undefined;
+  if (!secretId || !channel) throw new Error('set both SLACK_SECRET_ID and SLACK_CHANNEL, or neither');
+  if (!/^[CGD][A-Z0-9]{2,}$/.test(channel)) throw new Error(`SLACK_CHANNEL must be a channel id such as C0123456789, not "${channel}"`);
+  return { secretId, channel, apiUrl: env.SLACK_API_URL || undefined };
+}
+
+/** How long one Slack call may take, retries included: a Lambda cannot wait half an hour. */
+const CALL_BUDGET_MS = 10_000;
+
+class SlackNotifier implements Notifier {
+  readonly enabled = true;
+  private client: Promise<WebClient> | undefined;
+
+  constructor(
+    private readonly config: SlackConfig,
+    private readonly secrets: SecretsManagerClient,
+    private readonly sleep: (ms: number) => Promise<void>,
+  ) {}
+
+  private web(): Promise<WebClient> {
+    this.client ??= loadSlackSecret(this.secrets, this.config.secretId).then(
+      (secret) =>
+        new WebClient(secret.botToken, {
+          ...(this.config.apiUrl ? { slackApiUrl: this.config.apiUrl.replace(/\/?$/, '/') } : {}),
+          retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 1_000, randomize: true },
+          timeout: 3_000,
+          // 429s are handled below, within the budget, instead of waiting as long as Slack asks.
+          rejectRateLimitedCalls: true,
+          allowAbsoluteUrls: false,
+        }),
+    );
+    this.client.catch(() => {
+      this.client = undefined;
+    });
+    return this.client;
+  }
+
+  private async call<T>(work: (client: WebClient) => Promise<T>): Promise<T> {
+    const client = await this.web();
+    const deadline = Date.now() + CALL_BUDGET_MS;
+    for (;;) {
+      try {
+        return await work(client);
+      } catch (error) {
+        const retryAfterMs = rateLimitedFor(error);
+        if (retryAfterMs === undefined || Date.now() + retryAfterMs > deadline) throw error;
+        await this.sleep(retryAfterMs);
+      }
+    }
+  }
+
+  async post(message: SlackMessage): Promise<MessageRef> {
+    const result = await this.call((client) =>
+      client.chat.postMessage({ channel: this.config.channel, text: message.text, blocks: message.blocks as never, unfurl_links: false }),
+    );
+    if (!result.channel || !result.ts) throw new Error('Slack accepted the message but returned no channel or ts');
+    return { channel: result.channel, ts: result.ts };
+  }
+
+  async update(ref: MessageRef, message: SlackMessage): Promise<void> {
+    await this.call((client) => client.chat.update({ channel: ref.channel, ts: ref.ts, text: message.text, blocks: message.blocks as never }));
+  }
+
+  async tellUser(channel: string, user: string, text: string): Promise<void> {
+    await this.call((client) => client.chat.postEphemeral({ channel, user, text }));
+  }
+
+  async groupMembers(groupId: string): Promise<string[]> {
+    const result = await this.call((client) => client.usergroups.users.list({ usergroup: groupId }));
+    return result.users ?? [];
+  }
+}
+
+function rateLimitedFor(error: unknown): number | undefined {
+  const candidate = error as { code?: string; retryAfter?: number };
+  return candidate.code === ErrorCode.RateLimitedError ? Math.max(0, (candidate.retryAfter ?? 1) * 1000) : undefined;
+}
+
+/** Without Slack settings the bot still works: records go to the log only. */
+export class LogOnlyNotifier implements Notifier {
+  readonly enabled = false;
+  constructor(private readonly log: (line: string) => void = () => {}) {}
+  async post(message: SlackMessage): Promise<undefined> {
+    this.log(message.text);
+    return undefined;
+  }
+  async update(_ref: MessageRef, message: SlackMessage): Promise<void> {
+    this.log(message.text);
+  }
+  async tellUser(_channel: string, _user: string, text: string): Promise<void> {
+    this.log(text);
+  }
+  async groupMembers(): Promise<string[]> {
+    return [];
+  }
+}
+
+export function createNotifier(
+  config: SlackConfig | undefined,
+  secrets: SecretsManagerClient,
+  options: { log?: (line: string) => void; sleep?: (ms: number) => Promise<void> } = {},
+): Notifier {
+  if (!config) return new LogOnlyNotifier(options.log);
+  return new SlackNotifier(config, secrets, options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))));
+}
