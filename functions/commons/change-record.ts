@@ -50,6 +50,7 @@ export interface PendingApproval {
   recordId: string;
   eventId: string;
   ruleId: string;
+  ruleTitle: string;
   resource: string;
   finding: Finding;
   steps: Step[];

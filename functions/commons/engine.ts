@@ -294,6 +294,7 @@ class Decision {
       recordId: this.recordId,
       eventId: this.finding.eventId,
       ruleId: this.rule.id,
+      ruleTitle: this.rule.title,
       resource: this.resource,
       finding: this.finding,
       steps: plan.steps,
@@ -447,9 +448,12 @@ class Decision {
   }
 }
 
-/** Two plans are the same change when they send the same operations with the same inputs. */
+/**
+ * The approver approved a transition from a given state: the live plan must start from the same
+ * state and send the same operations with the same inputs.
+ */
 function sameSteps(a: Step[], b: Step[]): boolean {
-  const key = (steps: Step[]) => JSON.stringify(steps.map((step) => [step.operation, canonical(step.input)]));
+  const key = (steps: Step[]) => JSON.stringify(steps.map((step) => [step.operation, canonical(step.input), canonical(step.before)]));
   return key(a) === key(b);
 }
 

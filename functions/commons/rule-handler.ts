@@ -1,12 +1,14 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import type { AnyRule } from '../../rules/types.ts';
 import { createResourceClients } from './aws-clients.ts';
 import { type EngineDeps, type EventResult, processEvent } from './engine.ts';
-import { ConfigurationError, RemediationFailedError } from './errors.ts';
+import { ConfigurationError, NotificationFailedError, RemediationFailedError } from './errors.ts';
 import { DynamoRecordStore } from './record-store.ts';
 import { loadSettings } from './settings.ts';
+import { createNotifier, slackConfigFromEnv } from './slack/slack-notifier.ts';
 
 export type RuleHandler = (event: unknown, context: Pick<Context, 'invokedFunctionArn' | 'awsRequestId'>) => Promise<EventResult>;
 
@@ -20,22 +22,31 @@ export function createRuleHandler(rule: AnyRule): RuleHandler {
   if (!region) throw new ConfigurationError('AWS_REGION is not set');
   const settings = loadSettings([rule]);
   if (!settings.table) throw new ConfigurationError('REMEDIATION_TABLE is not set');
-  const endpoint = process.env.AWS_ENDPOINT_URL;
+  const endpoint = process.env.AWS_ENDPOINT_URL || undefined;
   const clients = createResourceClients({ region, endpoint });
   const store = new DynamoRecordStore(new DynamoDBClient({ region, ...(endpoint ? { endpoint } : {}) }), settings.table);
+  const notifier = createNotifier(slackConfigFromEnv(), new SecretsManagerClient({ region, ...(endpoint ? { endpoint } : {}) }), {
+    log: (line) => logger.info(`record (Slack not configured): ${line}`),
+  });
 
   return async (event, context) => {
     const account = context.invokedFunctionArn.split(':')[4] ?? '';
-    const deps: EngineDeps = { rules: [rule], clients, store, settings, identity: { account, region }, log: logger };
+    const deps: EngineDeps = { rules: [rule], clients, store, settings, identity: { account, region }, log: logger, notifier };
     const result = await processEvent(event, rule, deps, { dryRun: false });
     return reportResult(logger, result);
   };
 }
 
-/** Logs the outcome; a failed one is thrown so that Lambda retries it and then dead-letters it. */
+/**
+ * Logs the outcome. A failed change, or a record Slack did not get, is thrown so that Lambda
+ * retries the event (the record makes the retry repeat no change) and finally dead-letters it.
+ */
 export function reportResult(logger: Pick<Logger, 'info' | 'warn'>, result: EventResult): EventResult {
   if (result.outcome === 'rejected') logger.warn(`rejected event: ${result.reason}`, { result });
   else if (result.outcome === 'ignored' || result.outcome === 'skipped') logger.info(`${result.outcome}: ${result.reason}`, { result });
   if (result.outcome === 'failed') throw new RemediationFailedError(`${result.rule ?? 'driftfix'}: ${result.reason}`);
+  if (result.notification === 'failed') {
+    throw new NotificationFailedError(`${result.rule ?? 'driftfix'}: record ${result.recordId} is ${result.outcome} but Slack did not get it`);
+  }
   return result;
 }

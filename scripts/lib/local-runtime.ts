@@ -1,5 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { createNotifier, slackConfigFromEnv } from '../../functions/commons/slack/slack-notifier.ts';
 import { RULES } from '../../rules/index.ts';
 import type { AnyRule } from '../../rules/types.ts';
 import { createResourceClients } from '../../functions/commons/aws-clients.ts';
@@ -53,6 +55,7 @@ export async function createLocalRuntime(options: { needStore: boolean; env?: En
       settings,
       identity,
       log: options.log ?? quietLog,
+      notifier: createNotifier(slackConfigFromEnv(env), new SecretsManagerClient({ region, ...(endpoint ? { endpoint } : {}) })),
     },
   };
 }

@@ -18,7 +18,7 @@ export interface MessageInput {
   approvalId?: string;
   /** Who decided: an approver's Slack id (or cli:name), or the rule's mode. */
   decidedBy?: string;
-  /** One extra line, for example why an approval was refused. */
+  /** One extra line written by driftfix itself (may hold Slack mentions such as <@U…>), never user input. */
   note?: string;
 }
 
@@ -113,7 +113,7 @@ export function recordMessage(input: MessageInput): SlackMessage {
     blocks.push(section(`*State*\n${escapeText(record.before.summary)}`));
   }
   blocks.push(section(`*Why*\n${escapeText(record.reason)}`));
-  if (input.note) blocks.push(section(escapeText(input.note)));
+  if (input.note) blocks.push(section(input.note));
   if (input.approvalId) blocks.push(approvalButtons(input));
   blocks.push({
     type: 'context',
