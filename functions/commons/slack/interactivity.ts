@@ -147,20 +147,20 @@ export async function handleSlackAction(event: APIGatewayProxyEventV2, deps: Int
   });
   if (outcome.decision === 'approve') {
     // The message first: the rule's function may finish (and update it with the result) before we return.
-    await updateRequest(deps, outcome.approval, `Approved by <@${user}>; applying the change…`);
+    await updateApprovalMessage(deps, outcome.approval, `Approved by <@${user}>; applying the change…`);
     try {
       await deps.emitter.emitApproved({ approvalId: approval.approvalId, ruleId: approval.ruleId });
     } catch (error) {
       // Nobody would apply it: put it back, buttons included, so that the click can be repeated.
       await deps.store.transitionApproval(approval.approvalId, { from: 'approved', to: 'pending', set: { decidedBy: '', decidedAt: '' } });
       deps.log.error(`could not hand approval ${approval.approvalId} to its rule: ${describeError(error)}`);
-      await updateRequest(deps, { ...approval, status: 'pending' }, 'The approval could not be handed over; nothing changed. Please try again.', true);
+      await updateApprovalMessage(deps, { ...approval, status: 'pending' }, 'The approval could not be handed over; nothing changed. Please try again.', true);
       await tell('The approval could not be handed to driftfix; nothing changed. Please try again.');
       return respond(200);
     }
   } else {
     const until = outcome.suppression?.until ?? '';
-    await updateRequest(
+    await updateApprovalMessage(
       deps,
       outcome.approval,
       `Rejected by <@${user}>. driftfix will not propose this fix for ${approval.resource} again until ${until}.`,
@@ -181,7 +181,8 @@ async function isApprover(user: string, deps: InteractivityDeps): Promise<boolea
 }
 
 /** Replaces the buttons with the decision, so nobody clicks a decided request again. */
-async function updateRequest(deps: InteractivityDeps, approval: PendingApproval, note: string, withButtons = false): Promise<void> {
+export async function updateApprovalMessage(
+  deps: Pick<InteractivityDeps, 'store' | 'notifier' | 'log'>, approval: PendingApproval, note: string, withButtons = false): Promise<void> {
   if (!approval.message) return;
   const record = await deps.store.getRecord(approval.recordId);
   if (!record) return;
