@@ -1,8 +1,15 @@
 // Bundles each function with esbuild before packaging, so that each ships only what it imports.
+// The AWS SDK v3 is left out: the nodejs22.x runtime provides it, already on the image, which keeps
+// each package small and its cold start short (Lambda's Node.js 18+ runtimes resolve ES module
+// imports through NODE_PATH, where that SDK lives). ES module output lets esbuild tree-shake zod.
+// After compilation, DependsOn entries that a Ref, GetAtt or Sub already implies are dropped
+// (the framework adds some; cfn-lint flags them as W3005).
 'use strict';
+const fs = require('node:fs');
 const path = require('node:path');
 const esbuild = require('esbuild');
 
+// Bundled CommonJS dependencies call require(); ES module output needs one made for them.
 const BANNER = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
 class BundlePlugin {
@@ -11,6 +18,7 @@ class BundlePlugin {
     this.hooks = {
       'before:package:createDeploymentArtifacts': () => this.bundleAll(),
       'before:deploy:function:packageFunction': () => this.bundleAll(),
+      'before:package:finalize': () => this.dropRedundantDependsOn(),
     };
   }
 
@@ -22,6 +30,7 @@ class BundlePlugin {
       const match = /^functions\/([a-z0-9-]+)\.handler$/.exec(fn.handler);
       if (!match) continue; // already bundled (deploy function reuses the object)
       const outdir = path.join('dist', match[1]);
+      fs.rmSync(path.join(root, outdir), { recursive: true, force: true });
       esbuild.buildSync({
         absWorkingDir: root,
         entryPoints: [path.join('functions', `${match[1]}.ts`)],
@@ -36,12 +45,43 @@ class BundlePlugin {
         mainFields: ['module', 'main'],
         banner: { js: BANNER },
         legalComments: 'none',
+        external: ['@aws-sdk/*', '@smithy/*'],
         logLevel: 'warning',
       });
       fn.handler = `${outdir}/index.handler`;
       fn.package = { ...(fn.package || {}), patterns: ['!**', `${outdir}/**`] };
     }
   }
+
+
+  dropRedundantDependsOn() {
+    const resources = this.serverless.service.provider.compiledCloudFormationTemplate.Resources;
+    for (const resource of Object.values(resources)) {
+      if (!resource.DependsOn) continue;
+      const implied = referencedIds(resource.Properties);
+      const kept = [].concat(resource.DependsOn).filter((id) => !implied.has(id));
+      if (kept.length === 0) delete resource.DependsOn;
+      else resource.DependsOn = kept;
+    }
+  }
+}
+
+/** Logical ids a CloudFormation value refers to through Ref, Fn::GetAtt or Fn::Sub. */
+function referencedIds(value, found = new Set()) {
+  if (Array.isArray(value)) {
+    for (const item of value) referencedIds(item, found);
+  } else if (value && typeof value === 'object') {
+    for (const [key, inner] of Object.entries(value)) {
+      if (key === 'Ref' && typeof inner === 'string') found.add(inner);
+      else if (key === 'Fn::GetAtt') found.add(Array.isArray(inner) ? inner[0] : String(inner).split('.')[0]);
+      else if (key === 'Fn::Sub') {
+        const template = Array.isArray(inner) ? inner[0] : inner;
+        for (const match of String(template).matchAll(/\$\{([A-Za-z0-9]+)(\.[A-Za-z]+)?\}/g)) found.add(match[1]);
+        if (Array.isArray(inner)) referencedIds(inner[1], found);
+      } else referencedIds(inner, found);
+    }
+  }
+  return found;
 }
 
 module.exports = BundlePlugin;

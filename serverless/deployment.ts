@@ -9,13 +9,22 @@ import { eventPatternsFor } from '../functions/commons/routing.ts';
  */
 
 /** What every rule function needs besides its rule's own permissions. */
-export const TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'] as const;
+export const TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
 export const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'] as const;
+export const SECRET_ACTIONS = ['secretsmanager:GetSecretValue'] as const;
+/** The interactivity function: decisions in the table, one event per approval, the Slack secret. Nothing else. */
+export const INTERACTIVITY_ACTIONS = {
+  table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  events: ['events:PutEvents'],
+} as const;
+export const INTERACTIVITY_FUNCTION = 'slack-actions';
 
 export interface DeploymentOptions {
   service: string;
   stage: string;
   acceptReplay: boolean;
+  /** Name of the Secrets Manager secret holding {"botToken", "signingSecret"}. */
+  slackSecretName: string;
 }
 
 /** `s3-default-encryption` → `S3DefaultEncryption`, for CloudFormation logical ids. */
@@ -31,7 +40,14 @@ export function roleLogicalId(rule: AnyRule): string {
 }
 
 export function functionDefinitions(options: DeploymentOptions): Record<string, unknown> {
-  return Object.fromEntries(
+  const interactivity = {
+    handler: `functions/${INTERACTIVITY_FUNCTION}.ts`.replace(/\.ts$/, '.handler'),
+    description: 'driftfix: Slack interactivity endpoint (approve / reject)',
+    role: { 'Fn::Sub': `\${${logicalName(INTERACTIVITY_FUNCTION)}Role.Arn}` },
+    timeout: 10,
+    events: [{ httpApi: { method: 'POST', path: '/slack/actions' } }],
+  };
+  const rules = Object.fromEntries(
     RULES.map((rule) => [
       rule.id,
       {
@@ -46,6 +62,7 @@ export function functionDefinitions(options: DeploymentOptions): Record<string, 
       },
     ]),
   );
+  return { ...rules, [INTERACTIVITY_FUNCTION]: interactivity };
 }
 
 function resourceArns(rule: AnyRule): unknown {
@@ -54,44 +71,81 @@ function resourceArns(rule: AnyRule): unknown {
   return rule.permissions.resource === 'account' ? '*' : { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::*' };
 }
 
+type Statement = { Sid: string; Effect: 'Allow'; Action: string[]; Resource: unknown };
+
+function role(functionId: string, description: string, statements: Statement[], options: DeploymentOptions): unknown {
+  const functionName = `${options.service}-${options.stage}-${functionId}`;
+  return {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      Description: description,
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      },
+      Policies: [
+        {
+          PolicyName: `${functionId}-least-privilege`,
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'Logs',
+                Effect: 'Allow',
+                Action: [...LOG_ACTIONS],
+                Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${functionName}:*` },
+              },
+              ...statements,
+            ],
+          },
+        },
+      ],
+    },
+  };
+}
+
+function slackSecret(options: DeploymentOptions): Statement {
+  return {
+    Sid: 'SlackSecret',
+    Effect: 'Allow',
+    Action: [...SECRET_ACTIONS],
+    // Secrets Manager appends six random characters to a secret's name in its ARN.
+    Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${options.slackSecretName}-??????` },
+  };
+}
+
+const TABLE = { 'Fn::GetAtt': ['RemediationTable', 'Arn'] };
+
 export function roleResources(options: DeploymentOptions): Record<string, unknown> {
   const resources: Record<string, unknown> = {};
   for (const rule of RULES) {
-    const functionName = `${options.service}-${options.stage}-${rule.id}`;
-    resources[roleLogicalId(rule)] = {
-      Type: 'AWS::IAM::Role',
-      Properties: {
-        Description: `driftfix ${rule.id}: only what the rule declares`,
-        AssumeRolePolicyDocument: {
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-        },
-        Policies: [
-          {
-            PolicyName: `${rule.id}-least-privilege`,
-            PolicyDocument: {
-              Version: '2012-10-17',
-              Statement: [
-                {
-                  Sid: 'Logs',
-                  Effect: 'Allow',
-                  Action: [...LOG_ACTIONS],
-                  Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${functionName}:*` },
-                },
-                {
-                  Sid: 'RecordsTable',
-                  Effect: 'Allow',
-                  Action: [...TABLE_ACTIONS],
-                  Resource: { 'Fn::GetAtt': ['RemediationTable', 'Arn'] },
-                },
-                { Sid: 'ReadResource', Effect: 'Allow', Action: [...rule.permissions.read], Resource: resourceArns(rule) },
-                { Sid: 'FixResource', Effect: 'Allow', Action: [...rule.permissions.write], Resource: resourceArns(rule) },
-              ],
-            },
-          },
-        ],
-      },
-    };
+    resources[roleLogicalId(rule)] = role(
+      rule.id,
+      `driftfix ${rule.id}: only what the rule declares`,
+      [
+        { Sid: 'RecordsTable', Effect: 'Allow', Action: [...TABLE_ACTIONS], Resource: TABLE },
+        slackSecret(options),
+        { Sid: 'ReadResource', Effect: 'Allow', Action: [...rule.permissions.read], Resource: resourceArns(rule) },
+        { Sid: 'FixResource', Effect: 'Allow', Action: [...rule.permissions.write], Resource: resourceArns(rule) },
+      ],
+      options,
+    );
   }
+  resources[`${logicalName(INTERACTIVITY_FUNCTION)}Role`] = role(
+    INTERACTIVITY_FUNCTION,
+    'driftfix Slack interactivity: decisions and approval events only, no access to the account resources',
+    [
+      { Sid: 'Decisions', Effect: 'Allow', Action: [...INTERACTIVITY_ACTIONS.table], Resource: TABLE },
+      {
+        Sid: 'ApprovalEvents',
+        Effect: 'Allow',
+        Action: [...INTERACTIVITY_ACTIONS.events],
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub expression, not JavaScript
+        Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default' },
+      },
+      slackSecret(options),
+    ],
+    options,
+  );
   return resources;
 }

@@ -32,6 +32,7 @@ async function options(resolveVariable) {
     service: await resolveVariable('self:service'),
     stage: await resolveVariable('sls:stage'),
     acceptReplay,
+    slackSecretName: String(await resolveVariable('param:slackSecretName')),
   };
 }
 

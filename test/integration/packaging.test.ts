@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RULES } from '../../rules/index.ts';
 import { type EventPattern, matchesPattern } from '../../functions/commons/event-pattern.ts';
-import { LOG_ACTIONS, TABLE_ACTIONS } from '../../serverless/deployment.ts';
+import { INTERACTIVITY_ACTIONS, LOG_ACTIONS, SECRET_ACTIONS, TABLE_ACTIONS } from '../../serverless/deployment.ts';
 import { expandEventPaths } from '../../scripts/lib/event-files.ts';
 import { routeEvent } from '../../scripts/lib/local-runtime.ts';
 import { findPythonTool } from '../../scripts/lib/python-tools.ts';
@@ -60,7 +60,7 @@ describe('the packaged CloudFormation template', () => {
 
   it.each(RULES.map((rule) => [rule.id, rule] as const))('%s: its role holds exactly what the rule declares', (ruleId, rule) => {
     const actions = statementsOf(ruleId).flatMap((statement) => statement.Action).sort();
-    const declared = [...LOG_ACTIONS, ...TABLE_ACTIONS, ...rule.permissions.read, ...rule.permissions.write].sort();
+    const declared = [...LOG_ACTIONS, ...TABLE_ACTIONS, ...SECRET_ACTIONS, ...rule.permissions.read, ...rule.permissions.write].sort();
     expect(actions).toEqual(declared);
     expect(actions.some((action) => action.includes('*'))).toBe(false);
   });
@@ -73,11 +73,20 @@ describe('the packaged CloudFormation template', () => {
     }
   });
 
+  it('the Slack interactivity function holds no permission on the account resources', () => {
+    const actions = statementsOf('slack-actions').flatMap((statement) => statement.Action).sort();
+    expect(actions).toEqual([...LOG_ACTIONS, ...INTERACTIVITY_ACTIONS.table, ...INTERACTIVITY_ACTIONS.events, ...SECRET_ACTIONS].sort());
+    for (const statement of statementsOf('slack-actions')) expect(statement.Resource).not.toBe('*');
+    const route = Object.values(template.Resources).find((resource) => resource.Type === 'AWS::ApiGatewayV2::Route');
+    expect(route?.Properties.RouteKey).toBe('POST /slack/actions');
+  });
+
   it('each function is its own bundle of a single file', () => {
-    for (const rule of RULES) {
+    for (const rule of [...RULES, { id: 'slack-actions' }]) {
       const unzip = spawnSync('unzip', ['-Z1', join(outDir, `${rule.id}.zip`)], { encoding: 'utf8' });
       expect(unzip.stdout.trim().split('\n')).toEqual([`dist/${rule.id}/index.mjs`]);
       expect(functionResource(rule.id).Properties.Runtime).toBe('nodejs22.x');
+      expect(functionResource(rule.id).Properties.Handler).toBe(`dist/${rule.id}/index.handler`);
     }
   });
 

@@ -75,3 +75,26 @@ describe('routing from what the rules declare', () => {
     }
   });
 });
+
+describe('approved changes', () => {
+  const approved = (ruleId: string) => ({
+    version: '0',
+    id: 'a1b2c3d4-0000-4000-8000-000000000001',
+    'detail-type': 'Remediation Approved',
+    source: 'driftfix.approvals',
+    account: '111122223333',
+    time: '2026-11-20T10:00:00Z',
+    region: 'us-east-1',
+    resources: [],
+    detail: { approvalId: 'apr-8c0f4c1e-1111-4a4a-9b9b-0123456789ab', ruleId },
+  });
+
+  it.each(RULES.map((rule) => rule.id))('an approval for %s goes back to that rule’s own function', (ruleId) => {
+    expect(routeEvent(approved(ruleId), true).map((rule) => rule.id)).toEqual([ruleId]);
+    expect(routeEvent(approved(ruleId), false).map((rule) => rule.id)).toEqual([ruleId]);
+  });
+
+  it('an approval for an unknown rule goes nowhere', () => {
+    expect(routeEvent(approved('no-such-rule'), true)).toEqual([]);
+  });
+});

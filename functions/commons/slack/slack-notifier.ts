@@ -25,12 +25,15 @@ export interface SlackConfig {
   apiUrl?: string | undefined;
 }
 
-/** Reads the Slack settings; all or nothing, so a half-configured bot fails loudly. */
+/**
+ * Slack is on when SLACK_CHANNEL is set; it then needs SLACK_SECRET_ID. Without a channel the bot
+ * only logs its records.
+ */
 export function slackConfigFromEnv(env: Record<string, string | undefined> = process.env): SlackConfig | undefined {
   const secretId = env.SLACK_SECRET_ID || undefined;
   const channel = env.SLACK_CHANNEL || undefined;
-  if (!secretId && !channel) return undefined;
-  if (!secretId || !channel) throw new Error('set both SLACK_SECRET_ID and SLACK_CHANNEL, or neither');
+  if (!channel) return undefined;
+  if (!secretId) throw new Error('SLACK_CHANNEL is set but SLACK_SECRET_ID is not: the bot token comes from Secrets Manager');
   if (!/^[CGD][A-Z0-9]{2,}$/.test(channel)) throw new Error(`SLACK_CHANNEL must be a channel id such as C0123456789, not "${channel}"`);
   return { secretId, channel, apiUrl: env.SLACK_API_URL || undefined };
 }
