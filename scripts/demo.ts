@@ -3,6 +3,11 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { createResourceClients } from '../functions/commons/aws-clients.ts';
 import { describeError } from '../functions/commons/errors.ts';
 import { prepareCliEnvironment } from './lib/cli-env.ts';
+import { formatResult } from './lib/format-result.ts';
+import type { EventResult } from '../functions/commons/engine.ts';
+import { expandEventPaths } from './lib/event-files.ts';
+import { createLocalRuntime } from './lib/local-runtime.ts';
+import { replayFile } from './lib/replay-files.ts';
 import { DEMO_BUCKETS, seedDemoResources } from './lib/demo-resources.ts';
 import { isMotoReachable, LOCAL_ACCOUNT, type MotoServer, startMotoServer } from './lib/moto-server.ts';
 
@@ -12,7 +17,8 @@ import { isMotoReachable, LOCAL_ACCOUNT, type MotoServer, startMotoServer } from
  */
 async function main(): Promise<number> {
   process.env.AWS_REGION ||= 'us-east-1';
-  process.env.REMEDIATION_TABLE ||= 'driftfix-demo';
+  // A table of its own per run, so that a second demo against the same emulator starts afresh.
+  process.env.REMEDIATION_TABLE ||= `driftfix-demo-${Date.now()}`;
   let moto: MotoServer | undefined;
   const wanted = process.env.AWS_ENDPOINT_URL || 'http://127.0.0.1:5000';
   if (await isMotoReachable(wanted)) {
@@ -38,13 +44,28 @@ async function main(): Promise<number> {
     for (const [bucket, drift] of Object.entries(DEMO_BUCKETS)) console.log(`  s3://${bucket.padEnd(32)} ${drift}`);
     console.log(`  account ${account}: account-level Block Public Access off\n`);
     console.log('Replaying events/ with --apply (each rule in its default mode):\n');
-    const replay = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/replay.ts', '--apply', 'events'], {
+    const runtime = await createLocalRuntime({ needStore: true });
+    const lines: Array<EventResult & { file: string }> = [];
+    for (const file of await expandEventPaths(['events'])) {
+      const result = await replayFile(file, runtime, { apply: true });
+      lines.push({ file, ...result });
+      console.log(`${formatResult({ file }, result)}\n`);
+    }
+    console.log('The events under events/invalid/ are rejected on purpose: driftfix refuses them and changes nothing.\n');
+
+    const website = lines.find((line) => line.outcome === 'pending-approval' && line.resource?.endsWith('/driftfix-demo-website'));
+    if (!website?.approvalId) {
+      console.error('The website bucket did not wait for approval; see above.');
+      return 1;
+    }
+    console.log(`The static-website bucket waits for a person. Approving it from the terminal, as an approver would in Slack:`);
+    console.log(`  npm run approvals -- approve ${website.approvalId}\n`);
+    const approval = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/approvals.ts', 'approve', website.approvalId], {
       stdio: 'inherit',
       env: process.env,
     });
-    // The invalid/ samples are rejected on purpose, so a non-zero replay status is expected here.
-    console.log('\nThe events under events/invalid/ are rejected on purpose: driftfix refuses them and changes nothing.');
-    return replay.status === null ? 1 : 0;
+    console.log('\nStill waiting: the account-level Block Public Access change (npm run approvals -- list).');
+    return approval.status === 0 ? 0 : 1;
   } finally {
     await moto?.stop();
   }

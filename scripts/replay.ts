@@ -2,8 +2,9 @@ import { parseArgs } from 'node:util';
 import type { EventResult } from '../functions/commons/engine.ts';
 import { describeError } from '../functions/commons/errors.ts';
 import { prepareCliEnvironment } from './lib/cli-env.ts';
-import { expandEventPaths, loadEventFile } from './lib/event-files.ts';
-import { createLocalRuntime, dispatchEvent } from './lib/local-runtime.ts';
+import { expandEventPaths } from './lib/event-files.ts';
+import { createLocalRuntime } from './lib/local-runtime.ts';
+import { replayFile } from './lib/replay-files.ts';
 import { formatResult } from './lib/format-result.ts';
 
 const USAGE = `usage: npm run replay -- [--apply] [--json] <file-or-dir>...
@@ -64,16 +65,7 @@ async function main(argv: string[]): Promise<number> {
 
   let bad = 0;
   for (const file of files) {
-    const loaded = await loadEventFile(file);
-    let result: EventResult;
-    if (!loaded.ok) result = { outcome: 'rejected', reason: loaded.reason, calls: [], writes: 0 };
-    else {
-      try {
-        result = await dispatchEvent(loaded.event, runtime, { dryRun: !apply });
-      } catch (error) {
-        result = { outcome: 'failed', reason: describeError(error), calls: [], writes: 0 };
-      }
-    }
+    const result = await replayFile(file, runtime, { apply });
     if (result.outcome === 'rejected' || result.outcome === 'failed') bad += 1;
     const line = toReplayLine(file, result);
     console.log(values.json ? JSON.stringify(line) : formatResult(line, result));
