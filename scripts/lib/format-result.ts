@@ -20,7 +20,7 @@ export function formatResult(line: { file: string }, result: EventResult): strin
   lines.push(`    ${result.reason}`);
   if (result.before && result.after) lines.push(`    before: ${result.before}`, `    after:  ${result.after}`);
   else if (result.before) lines.push(`    now: ${result.before}`);
-  if (result.approvalId) lines.push(`    approval: ${result.approvalId} (pending)`);
+  if (result.approvalId) lines.push(`    approval: ${result.approvalId}  (npm run approvals -- approve ${result.approvalId})`);
   if (result.calls.length > 0) lines.push(`    calls: ${result.calls.join(', ')} (${result.writes} write${result.writes === 1 ? '' : 's'})`);
   if (result.recordId) lines.push(`    record: ${result.recordId}`);
   return lines.join('\n');
