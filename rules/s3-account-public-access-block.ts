@@ -31,7 +31,9 @@ export const s3AccountPublicAccessBlock: Rule<S3AccountPublicAccessBlockState, S
   permissions: {
     read: ['s3:GetAccountPublicAccessBlock'],
     write: ['s3:PutAccountPublicAccessBlock'],
-    resource: 'account',
+    resource: 'none',
+    // Account-level Block Public Access has no resource type: IAM requires Resource "*".
+    wildcardOnly: ['s3:GetAccountPublicAccessBlock', 's3:PutAccountPublicAccessBlock'],
   },
 
   async readState({ clients, target }) {

@@ -43,6 +43,7 @@ export const s3BucketPublicAccessBlock: Rule<S3BucketPublicAccessBlockState, S3B
     read: ['s3:GetBucketPublicAccessBlock', 's3:GetBucketWebsite', 's3:GetBucketTagging'],
     write: ['s3:PutBucketPublicAccessBlock'],
     resource: 'bucket',
+    wildcardOnly: [],
   },
   readTags: readBucketTags,
 

@@ -49,6 +49,7 @@ export const s3DefaultEncryption: Rule<S3DefaultEncryptionState, S3DefaultEncryp
     read: ['s3:GetEncryptionConfiguration', 's3:GetBucketTagging'],
     write: ['s3:PutEncryptionConfiguration'],
     resource: 'bucket',
+    wildcardOnly: [],
   },
   readTags: readBucketTags,
 

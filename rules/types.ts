@@ -1,3 +1,4 @@
+import type { IAMClient } from '@aws-sdk/client-iam';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3ControlClient } from '@aws-sdk/client-s3-control';
 import type { z } from 'zod';
@@ -9,6 +10,9 @@ import type { WriteOperation } from '../functions/commons/write-operations.ts';
 export interface ReadClients {
   s3: S3Client;
   s3control: S3ControlClient;
+  iam: IAMClient;
+  /** A separate IAM client for last-accessed reports (access advisor), so tests can fake it alone. */
+  iamAccessAdvisor: IAMClient;
 }
 
 /** One write the bot would make, as data: shown in dry runs and approvals, stored for rollback. */
@@ -59,8 +63,13 @@ export interface Rule<State = unknown, Params = unknown> {
   permissions: {
     read: readonly string[];
     write: readonly string[];
-    /** IAM resource the permissions apply to; `*` only where the API allows no scoping. */
-    resource: 'bucket' | 'account';
+    /** The resources the read and write actions are scoped to in the function's role. */
+    resource: 'bucket' | 'iam-policy' | 'none';
+    /**
+     * Actions IAM grants only on Resource "*" (no resource types); a test checks each against the
+     * IAM action catalog. Everything else is scoped to `resource`.
+     */
+    wildcardOnly: readonly string[];
   };
   /** Tags of the live resource, for the exclusion tag; absent where the resource has none. */
   readTags?: (context: ReadContext<Params>) => Promise<Record<string, string>>;

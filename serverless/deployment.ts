@@ -65,10 +65,30 @@ export function functionDefinitions(options: DeploymentOptions): Record<string, 
   return { ...rules, [INTERACTIVITY_FUNCTION]: interactivity };
 }
 
+/** The resources a rule's scoped actions apply to. */
 function resourceArns(rule: AnyRule): unknown {
-  // Account-level Block Public Access has no resource-level permissions: IAM requires "*".
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub expression, not JavaScript
-  return rule.permissions.resource === 'account' ? '*' : { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::*' };
+  switch (rule.permissions.resource) {
+    case 'bucket':
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub expression, not JavaScript
+      return { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::*' };
+    case 'iam-policy':
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub expression, not JavaScript
+      return { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/*' };
+    case 'none':
+      return undefined;
+  }
+}
+
+/** The rule's own statements: scoped reads, scoped writes, and the few actions IAM grants only on "*". */
+function ruleStatements(rule: AnyRule): Statement[] {
+  const { read, write, wildcardOnly } = rule.permissions;
+  const scoped = (actions: readonly string[]) => actions.filter((action) => !wildcardOnly.includes(action));
+  const statements: Statement[] = [];
+  const resource = resourceArns(rule);
+  if (resource && scoped(read).length > 0) statements.push({ Sid: 'ReadResource', Effect: 'Allow', Action: scoped(read), Resource: resource });
+  if (resource && scoped(write).length > 0) statements.push({ Sid: 'FixResource', Effect: 'Allow', Action: scoped(write), Resource: resource });
+  if (wildcardOnly.length > 0) statements.push({ Sid: 'NoResourceLevelPermissions', Effect: 'Allow', Action: [...wildcardOnly], Resource: '*' });
+  return statements;
 }
 
 type Statement = { Sid: string; Effect: 'Allow'; Action: string[]; Resource: unknown };
@@ -125,8 +145,7 @@ export function roleResources(options: DeploymentOptions): Record<string, unknow
       [
         { Sid: 'RecordsTable', Effect: 'Allow', Action: [...TABLE_ACTIONS], Resource: TABLE },
         slackSecret(options),
-        { Sid: 'ReadResource', Effect: 'Allow', Action: [...rule.permissions.read], Resource: resourceArns(rule) },
-        { Sid: 'FixResource', Effect: 'Allow', Action: [...rule.permissions.write], Resource: resourceArns(rule) },
+        ...ruleStatements(rule),
       ],
       options,
     );

@@ -13,6 +13,14 @@ import {
   PutPublicAccessBlockCommand as PutAccountPublicAccessBlockCommand,
   type PutPublicAccessBlockCommandInput as PutAccountPublicAccessBlockCommandInput,
 } from '@aws-sdk/client-s3-control';
+import {
+  CreatePolicyVersionCommand,
+  type CreatePolicyVersionCommandInput,
+  DeletePolicyVersionCommand,
+  type DeletePolicyVersionCommandInput,
+  SetDefaultPolicyVersionCommand,
+  type SetDefaultPolicyVersionCommandInput,
+} from '@aws-sdk/client-iam';
 import type { ReadClients, Step } from '../../rules/types.ts';
 import type { WriteOperation } from './write-operations.ts';
 
@@ -33,6 +41,10 @@ const SENDERS: Record<WriteOperation, (clients: ReadClients, input: Record<strin
     c.s3control.send(new PutAccountPublicAccessBlockCommand(input as unknown as PutAccountPublicAccessBlockCommandInput)),
   'S3Control.DeletePublicAccessBlock': (c, input) =>
     c.s3control.send(new DeleteAccountPublicAccessBlockCommand({ AccountId: String(input.AccountId) })),
+  'IAM.CreatePolicyVersion': (c, input) => c.iam.send(new CreatePolicyVersionCommand(input as unknown as CreatePolicyVersionCommandInput)),
+  'IAM.DeletePolicyVersion': (c, input) => c.iam.send(new DeletePolicyVersionCommand(input as unknown as DeletePolicyVersionCommandInput)),
+  'IAM.SetDefaultPolicyVersion': (c, input) =>
+    c.iam.send(new SetDefaultPolicyVersionCommand(input as unknown as SetDefaultPolicyVersionCommandInput)),
 };
 
 export async function applyStep(clients: ReadClients, step: Pick<Step, 'operation' | 'input'>): Promise<void> {

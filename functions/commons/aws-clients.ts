@@ -1,3 +1,4 @@
+import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3ControlClient } from '@aws-sdk/client-s3-control';
 import type { ReadClients } from '../../rules/types.ts';
@@ -53,5 +54,12 @@ export function createResourceClients(options: ClientOptions): ReadClients {
     ...common,
     ...(endpoint ? { endpoint, endpointProvider: () => ({ url: new URL(endpoint) }) } : {}),
   });
-  return { s3: recordCalls(s3, 'S3'), s3control: recordCalls(s3control, 'S3Control') };
+  // IAM is global: its endpoint does not depend on the region.
+  const iamOptions = { ...common, ...(endpoint ? { endpoint } : {}) };
+  return {
+    s3: recordCalls(s3, 'S3'),
+    s3control: recordCalls(s3control, 'S3Control'),
+    iam: recordCalls(new IAMClient(iamOptions), 'IAM'),
+    iamAccessAdvisor: recordCalls(new IAMClient(iamOptions), 'IAM'),
+  };
 }

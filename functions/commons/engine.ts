@@ -5,7 +5,7 @@ import { applyStep } from './apply-steps.ts';
 import { type CallLog, withCallLog } from './call-log.ts';
 import { type ChangeRecord, isSettled, type PendingApproval, recordIdFor } from './change-record.ts';
 import { LOCK_LEASE_MS, LOCK_WAIT_MS, type Mode, type Outcome } from './constants.ts';
-import { describeError, ResourceBusyError } from './errors.ts';
+import { describeError, isResourceGone, ResourceBusyError } from './errors.ts';
 import { type Finding, resourceKey } from './finding.ts';
 import { type ApprovedEvent, intakeEvent } from './intake.ts';
 import type { RecordStore } from './record-store.ts';
@@ -163,6 +163,7 @@ class Decision {
       const would = gate === 'auto' ? 'apply' : gate === 'approve' ? 'ask for approval to apply' : 'only notify';
       return this.result('planned', `dry run, would ${would}: ${plan.summary}`, { before, steps: plan.steps });
     } catch (error) {
+      if (isResourceGone(error)) return this.result('skipped', `the resource no longer exists: ${describeError(error)}`);
       return this.result('failed', describeError(error));
     }
   }
@@ -220,6 +221,7 @@ class Decision {
       if (excluded) return await this.record(store, 'skipped', excluded, {});
       ({ plan, state } = await this.readAndPlan());
     } catch (error) {
+      if (isResourceGone(error)) return this.record(store, 'skipped', `the resource no longer exists: ${describeError(error)}`, {});
       return this.record(store, 'failed', `could not read the resource: ${describeError(error)}`, {});
     }
     const before = { summary: this.rule.describe(state), state };
@@ -245,6 +247,10 @@ class Decision {
       }
       ({ plan, state } = await this.readAndPlan());
     } catch (error) {
+      if (isResourceGone(error)) {
+        await store.transitionApproval(approval.approvalId, { from: 'approved', to: 'stale' });
+        return this.record(store, 'skipped', `the resource no longer exists: ${describeError(error)}`, extra);
+      }
       return this.record(store, 'failed', `could not read the resource: ${describeError(error)}`, extra);
     }
     const before = { summary: this.rule.describe(state), state };

@@ -59,3 +59,17 @@ export class NotificationFailedError extends DriftfixError {
     this.name = 'NotificationFailedError';
   }
 }
+
+/** The resource no longer exists (deleted after the finding): nothing to fix, and retrying cannot help. */
+export class ResourceGoneError extends DriftfixError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ResourceGoneError';
+  }
+}
+
+const GONE = new Set(['ResourceGoneError', 'NoSuchBucket', 'NoSuchEntity', 'NoSuchEntityException']);
+
+export function isResourceGone(error: unknown): boolean {
+  return error instanceof Error && GONE.has(error.name);
+}

@@ -53,8 +53,11 @@ export function bucketFromArn(arn: string): { bucket: string } | { problem: stri
   return problem ? { problem: `${arn}: ${problem}` } : { bucket: parsed.resource };
 }
 
-/** Customer-managed policy ids as AWS Config reports them. */
-const POLICY_ID = /^ANPA[A-Z0-9]{16,}$/;
+/**
+ * Policy ids as AWS Config reports them: IAM unique ids, ANPA… for managed policies (emulators use
+ * other A… prefixes). Only a lookup among this account's customer-managed policies uses them.
+ */
+const POLICY_ID = /^A[A-Z0-9]{15,127}$/;
 
 export function policyIdProblem(id: string): string | null {
   return POLICY_ID.test(id) ? null : `${JSON.stringify(id.slice(0, 80))} is not an IAM policy id (ANPA…)`;

@@ -9,6 +9,9 @@ export const WRITE_OPERATIONS = {
   'S3.DeletePublicAccessBlock': 's3:PutBucketPublicAccessBlock',
   'S3Control.PutPublicAccessBlock': 's3:PutAccountPublicAccessBlock',
   'S3Control.DeletePublicAccessBlock': 's3:PutAccountPublicAccessBlock',
+  'IAM.CreatePolicyVersion': 'iam:CreatePolicyVersion',
+  'IAM.DeletePolicyVersion': 'iam:DeletePolicyVersion',
+  'IAM.SetDefaultPolicyVersion': 'iam:SetDefaultPolicyVersion',
 } as const;
 
 export type WriteOperation = keyof typeof WRITE_OPERATIONS;

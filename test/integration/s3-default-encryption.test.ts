@@ -126,11 +126,11 @@ describe('s3-default-encryption against moto', () => {
     expect(await bucketEncryption(bucket)).toBeNull();
   });
 
-  it('fails cleanly with a record when the bucket does not exist', async () => {
+  it('skips, with a record, a bucket deleted since the finding', async () => {
     const { store } = await freshStore();
     const result = await processEvent(event('driftfix-no-such-bucket-4711'), rule, localDeps({ store }), { dryRun: false });
-    expect(result).toMatchObject({ outcome: 'failed', writes: 0 });
-    expect(result.reason).toContain('NoSuchBucket');
-    expect((await store.getRecord(result.recordId ?? ''))?.outcome).toBe('failed');
+    expect(result).toMatchObject({ outcome: 'skipped', writes: 0 });
+    expect(result.reason).toMatch(/no longer exists.*NoSuchBucket/);
+    expect((await store.getRecord(result.recordId ?? ''))?.outcome).toBe('skipped');
   });
 });

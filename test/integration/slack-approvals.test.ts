@@ -1,4 +1,6 @@
+import { GetBucketEncryptionCommand, GetBucketTaggingCommand, S3ServiceException } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { s3BucketPublicAccessBlock } from '../../rules/s3-bucket-public-access-block.ts';
 import { s3DefaultEncryption } from '../../rules/s3-default-encryption.ts';
@@ -98,7 +100,13 @@ describe('change records in Slack', () => {
   });
 
   it('posts a failed record', async () => {
-    const result = await processEvent(configEvent({ rule: 's3-bucket-server-side-encryption-enabled', resourceId: 'driftfix-missing-4242' }), s3DefaultEncryption, runtime.deps, { dryRun: false });
+    const bucket = await createBucket('rec');
+    // The bot's own S3 client is denied (injected); the table and Slack are real.
+    const denied = mockClient(runtime.deps.clients.s3);
+    denied.on(GetBucketTaggingCommand).resolves({ TagSet: [] });
+    denied.on(GetBucketEncryptionCommand).rejects(new S3ServiceException({ name: 'AccessDenied', message: 'Access Denied', $fault: 'client', $metadata: {} }));
+    const result = await processEvent(configEvent({ rule: 's3-bucket-server-side-encryption-enabled', resourceId: bucket }), s3DefaultEncryption, runtime.deps, { dryRun: false });
+    denied.restore();
     expect(result).toMatchObject({ outcome: 'failed', notification: 'posted' });
     expect(JSON.stringify(slack.callsTo('chat.postMessage')[0]?.args.blocks)).toContain('Fix failed');
   });

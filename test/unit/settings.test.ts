@@ -10,6 +10,7 @@ describe('deployment settings', () => {
       's3-default-encryption': 'auto',
       's3-bucket-public-access-block': 'auto',
       's3-account-public-access-block': 'approve',
+      'iam-policy-wildcards': 'approve',
     });
     expect(settings.exclusionTag).toEqual({ key: 'remediation:skip', value: 'true' });
     expect(settings.acceptReplay).toBe(true);

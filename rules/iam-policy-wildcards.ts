@@ -1,0 +1,222 @@
+import {
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  type IAMClient,
+  ListPoliciesCommand,
+  ListPolicyTagsCommand,
+  ListPolicyVersionsCommand,
+} from '@aws-sdk/client-iam';
+import { z } from 'zod';
+import { ResourceGoneError } from '../functions/commons/errors.ts';
+import { expandActionPattern, isKnownAction } from '../functions/commons/iam-catalog.ts';
+import { readPolicyUsage } from './iam-access-advisor.ts';
+import {
+  describeChanges,
+  findBroadGrants,
+  isFullWildcard,
+  parsePolicy,
+  rewriteStatements,
+  serializePolicy,
+  type Usage,
+} from './iam-policy-document.ts';
+import type { Plan, ReadContext, Rule, RuleTarget, Step } from './types.ts';
+
+const params = z.strictObject({
+  /** Also replace narrow wildcards such as `ec2:Describe*` with the explicit actions they match. */
+  expandNarrowWildcards: z.boolean().default(false),
+});
+export type IamPolicyWildcardsParams = z.infer<typeof params>;
+
+export interface PolicyVersionInfo {
+  versionId: string;
+  isDefault: boolean;
+  createDate: string;
+}
+
+export interface IamPolicyWildcardsState {
+  policy: { arn: string; id: string; name: string; defaultVersionId: string; attachmentCount: number };
+  /** The default version's document, exactly as IAM returned it (decoded). */
+  document: string;
+  /** Read only when a change is needed. */
+  versions: PolicyVersionInfo[];
+  /** The version that has to go to make room (IAM keeps five), with its document for the record. */
+  versionToDelete: { versionId: string; document: string } | null;
+  /** Last-accessed data; null when the policy is attached to nothing or nothing needs it. */
+  usage: Usage | null;
+  /** Narrow wildcards and the explicit actions they stand for, when that option is on. */
+  expansions: Record<string, string[]>;
+}
+
+const MAX_VERSIONS = 5;
+
+/** A managed policy's document comes URL-encoded from the API (moto returns it plain). */
+function decodeDocument(text: string | undefined): string {
+  if (!text) throw new Error('IAM returned an empty policy document');
+  return text.trimStart().startsWith('{') ? text : decodeURIComponent(text);
+}
+
+const resolved = new WeakMap<RuleTarget, Promise<{ arn: string }>>();
+
+/** Config names a policy by its id (ANPA…); the API wants its ARN. Only this account's own policies qualify. */
+function resolvePolicyArn(iam: IAMClient, target: RuleTarget): Promise<{ arn: string }> {
+  let pending = resolved.get(target);
+  if (!pending) {
+    pending = findPolicyArn(iam, target);
+    resolved.set(target, pending);
+  }
+  return pending;
+}
+
+async function findPolicyArn(iam: IAMClient, target: RuleTarget): Promise<{ arn: string }> {
+  if (target.resourceId.startsWith('arn:')) return { arn: target.resourceId };
+  let marker: string | undefined;
+  do {
+    // Scope Local: customer-managed policies only, so an AWS-managed policy can never be chosen.
+    const page = await iam.send(new ListPoliciesCommand({ Scope: 'Local', Marker: marker, MaxItems: 1000 }));
+    const match = page.Policies?.find((policy) => policy.PolicyId === target.resourceId);
+    if (match?.Arn) {
+      if (match.Arn.split(':')[4] !== target.account) throw new Error(`policy ${match.Arn} is not in account ${target.account}`);
+      return { arn: match.Arn };
+    }
+    marker = page.IsTruncated ? page.Marker : undefined;
+  } while (marker);
+  throw new ResourceGoneError(
+    `no customer-managed policy with id ${target.resourceId} in account ${target.account} (AWS-managed policies are never changed)`,
+  );
+}
+
+function describe(state: IamPolicyWildcardsState): string {
+  const grants = findBroadGrants(parsePolicy(state.document).statements);
+  const where = `policy ${state.policy.name} (default version ${state.policy.defaultVersionId})`;
+  if (grants.length === 0) return `${where}: no Allow statement grants * or service:*`;
+  const list = grants.map((grant) => (grant.notAction ? 'NotAction' : grant.wildcards.join(', '))).join('; ');
+  return `${where}: ${grants.length} Allow statement(s) grant ${list}`;
+}
+
+export const iamPolicyWildcards: Rule<IamPolicyWildcardsState, IamPolicyWildcardsParams> = {
+  id: 'iam-policy-wildcards',
+  title: 'IAM policy wildcard grants',
+  resourceType: 'AWS::IAM::Policy',
+  answers: { configRules: ['iam-policy-no-statements-with-admin-access', 'iam-policy-no-statements-with-full-access'] },
+  // Taking permissions away can break a workload: a person decides.
+  defaultMode: 'approve',
+  risk: 'high',
+  params,
+  permissions: {
+    read: [
+      'iam:ListPolicies',
+      'iam:GetPolicy',
+      'iam:GetPolicyVersion',
+      'iam:ListPolicyVersions',
+      'iam:ListPolicyTags',
+      'iam:GenerateServiceLastAccessedDetails',
+      'iam:GetServiceLastAccessedDetails',
+    ],
+    write: ['iam:CreatePolicyVersion', 'iam:DeletePolicyVersion'],
+    resource: 'iam-policy',
+    wildcardOnly: ['iam:ListPolicies', 'iam:GetServiceLastAccessedDetails'],
+  },
+
+  async readTags({ clients, target }: ReadContext<IamPolicyWildcardsParams>) {
+    const { arn } = await resolvePolicyArn(clients.iam, target);
+    const output = await clients.iam.send(new ListPolicyTagsCommand({ PolicyArn: arn }));
+    return Object.fromEntries((output.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+  },
+
+  async readState({ clients, target, params: options }) {
+    const { arn } = await resolvePolicyArn(clients.iam, target);
+    const { Policy: policy } = await clients.iam.send(new GetPolicyCommand({ PolicyArn: arn }));
+    if (!policy?.DefaultVersionId || !policy.PolicyId || !policy.PolicyName) throw new Error(`IAM returned no default version for ${arn}`);
+    const { PolicyVersion: current } = await clients.iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: policy.DefaultVersionId }));
+    const document = decodeDocument(current?.Document);
+    const state: IamPolicyWildcardsState = {
+      policy: { arn, id: policy.PolicyId, name: policy.PolicyName, defaultVersionId: policy.DefaultVersionId, attachmentCount: policy.AttachmentCount ?? 0 },
+      document,
+      versions: [],
+      versionToDelete: null,
+      usage: null,
+      expansions: {},
+    };
+    const statements = parsePolicy(document).statements;
+    if (options.expandNarrowWildcards) state.expansions = await narrowWildcardExpansions(statements);
+    const needsChange = findBroadGrants(statements).length > 0 || Object.keys(state.expansions).length > 0;
+    if (!needsChange) return state;
+
+    const { Versions: versions } = await clients.iam.send(new ListPolicyVersionsCommand({ PolicyArn: arn }));
+    state.versions = (versions ?? [])
+      .map((version) => ({ versionId: version.VersionId ?? '', isDefault: version.IsDefaultVersion === true, createDate: version.CreateDate?.toISOString() ?? '' }))
+      .sort((a, b) => a.createDate.localeCompare(b.createDate));
+    if (state.versions.length >= MAX_VERSIONS) {
+      const oldest = state.versions.find((version) => !version.isDefault);
+      if (oldest) {
+        const { PolicyVersion: old } = await clients.iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: oldest.versionId }));
+        state.versionToDelete = { versionId: oldest.versionId, document: decodeDocument(old?.Document) };
+      }
+    }
+    if (findBroadGrants(statements).length > 0 && state.policy.attachmentCount > 0) {
+      state.usage = await knownActionsOnly(await readPolicyUsage(clients.iamAccessAdvisor, arn));
+    }
+    return state;
+  },
+
+  plan(state, _params, finding): Plan {
+    const parsed = parsePolicy(state.document);
+    const rewrite = rewriteStatements(parsed.statements, state.usage, state.expansions);
+    if (rewrite.changes.length === 0) return { status: 'compliant', summary: describe(state) };
+    if (rewrite.statements.length === 0) {
+      return {
+        status: 'unfixable',
+        summary: `removing the wildcard grants would leave policy ${state.policy.name} with no statement, so it was left as it is: detach or delete it by hand`,
+      };
+    }
+    const newDocument = serializePolicy(parsed, rewrite.statements);
+    const arn = state.policy.arn;
+    const steps: Step[] = [];
+    if (state.versionToDelete) {
+      steps.push({
+        operation: 'IAM.DeletePolicyVersion',
+        input: { PolicyArn: arn, VersionId: state.versionToDelete.versionId },
+        description: `delete the oldest non-default version ${state.versionToDelete.versionId} to make room (IAM keeps ${MAX_VERSIONS}); its document is kept in this record`,
+        before: { versionId: state.versionToDelete.versionId, document: state.versionToDelete.document },
+        after: null,
+        undo: { operation: 'IAM.CreatePolicyVersion', input: { PolicyArn: arn, PolicyDocument: state.versionToDelete.document, SetAsDefault: false } },
+      });
+    }
+    steps.push({
+      operation: 'IAM.CreatePolicyVersion',
+      input: { PolicyArn: arn, PolicyDocument: newDocument, SetAsDefault: true },
+      description: `new default version of ${state.policy.name} (${finding.resourceId}), ${state.policy.defaultVersionId} kept for rollback:\n${describeChanges(rewrite.changes).join('\n')}`,
+      before: { defaultVersionId: state.policy.defaultVersionId, document: state.document },
+      after: { document: newDocument },
+      undo: { operation: 'IAM.SetDefaultPolicyVersion', input: { PolicyArn: arn, VersionId: state.policy.defaultVersionId } },
+    });
+    return { status: 'change', summary: describeChanges(rewrite.changes).join('; '), steps };
+  },
+
+  describe,
+};
+
+/** Action names from the usage report that the catalog does not know are not granted. */
+async function knownActionsOnly(usage: Usage): Promise<Usage> {
+  const actionLevel: Record<string, string[]> = {};
+  for (const [service, actions] of Object.entries(usage.actionLevel)) {
+    const known: string[] = [];
+    for (const action of actions) if (await isKnownAction(action)) known.push(action);
+    if (known.length > 0) actionLevel[service] = known;
+  }
+  return { ...usage, actionLevel };
+}
+
+async function narrowWildcardExpansions(statements: ReturnType<typeof parsePolicy>['statements']): Promise<Record<string, string[]>> {
+  const expansions: Record<string, string[]> = {};
+  for (const statement of statements) {
+    if (statement.Effect !== 'Allow') continue;
+    const actions = typeof statement.Action === 'string' ? [statement.Action] : Array.isArray(statement.Action) ? statement.Action : [];
+    for (const action of actions) {
+      if (typeof action !== 'string' || isFullWildcard(action) || !/[*?]/.test(action)) continue;
+      const expanded = await expandActionPattern(action);
+      if (expanded.length > 0) expansions[action.toLowerCase()] = expanded;
+    }
+  }
+  return expansions;
+}
