@@ -171,9 +171,9 @@ export function rewriteStatements(statements: Statement[], usage: Usage | null, 
 }
 
 function evidence(hasUsage: boolean, usage: Usage | null): string {
-  if (!usage) return 'no usage data (the policy is attached to nothing), so the wildcard is removed';
-  if (!hasUsage) return `no use in IAM last-accessed data (last ${usage.trackingPeriodDays} days), so the wildcard is removed`;
-  return `actions used in the last ${usage.trackingPeriodDays} days per IAM last-accessed data`;
+  if (!usage) return 'no usage to keep: the policy is attached to nothing';
+  if (!hasUsage) return `no use of it in IAM last-accessed data for the last ${usage.trackingPeriodDays} days`;
+  return `the actions used in the last ${usage.trackingPeriodDays} days, per IAM last-accessed data`;
 }
 
 function actionValue(actions: string[], wasString: boolean): Json {
@@ -195,7 +195,8 @@ export function describeChanges(changes: StatementChange[]): string[] {
   return changes.map((change) => {
     const name = change.sid ? `statement "${change.sid}"` : `statement #${change.index + 1}`;
     const gone = change.removed.join(', ');
-    if (change.dropped) return `${name}: remove ${gone}; nothing left to allow, so the statement is removed (${change.evidence})`;
-    return `${name}: replace ${gone} with ${change.added.join(', ') || 'nothing'} (${change.evidence})`;
+    if (change.dropped) return `${name}: remove ${gone}, and with it the statement, which allows nothing else (${change.evidence})`;
+    if (change.added.length === 0) return `${name}: remove ${gone} (${change.evidence})`;
+    return `${name}: replace ${gone} with ${change.added.join(', ')} (${change.evidence})`;
   });
 }

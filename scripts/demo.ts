@@ -1,4 +1,8 @@
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { createResourceClients } from '../functions/commons/aws-clients.ts';
 import { describeError } from '../functions/commons/errors.ts';
@@ -8,7 +12,7 @@ import type { EventResult } from '../functions/commons/engine.ts';
 import { expandEventPaths } from './lib/event-files.ts';
 import { createLocalRuntime } from './lib/local-runtime.ts';
 import { replayFile } from './lib/replay-files.ts';
-import { DEMO_BUCKETS, seedDemoResources } from './lib/demo-resources.ts';
+import { DEMO_BUCKETS, seedDemoResources, seedTooBroadPolicy } from './lib/demo-resources.ts';
 import { isMotoReachable, LOCAL_ACCOUNT, type MotoServer, startMotoServer } from './lib/moto-server.ts';
 
 /**
@@ -64,8 +68,27 @@ async function main(): Promise<number> {
       stdio: 'inherit',
       env: process.env,
     });
+    if (approval.status !== 0) return 1;
+
+    console.log('\nAn IAM policy that grants * and s3:* (AWS Config: iam-policy-no-statements-with-admin-access):\n');
+    const policy = await seedTooBroadPolicy(createResourceClients({ region, endpoint }).iam);
+    const sample = JSON.parse(await readFile('events/config/iam-policy-no-statements-with-admin-access.json', 'utf8'));
+    sample.id = randomUUID();
+    sample.detail.resourceId = policy.id;
+    sample.detail.newEvaluationResult.evaluationResultIdentifier.evaluationResultQualifier.resourceId = policy.id;
+    const eventFile = join(await mkdtemp(join(tmpdir(), 'driftfix-demo-')), 'iam-policy-event.json');
+    await writeFile(eventFile, JSON.stringify(sample, null, 2));
+    const iamResult = await replayFile(eventFile, runtime, { apply: true });
+    console.log(`${formatResult({ file: eventFile }, iamResult)}\n`);
+    for (const step of iamResult.steps ?? []) console.log(`    ${step.description.replace(/\n/g, '\n    ')}`);
+    if (!iamResult.approvalId) return 1;
+    console.log(`\n  npm run approvals -- approve ${iamResult.approvalId}\n`);
+    const iamApproval = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/approvals.ts', 'approve', iamResult.approvalId], {
+      stdio: 'inherit',
+      env: process.env,
+    });
     console.log('\nStill waiting: the account-level Block Public Access change (npm run approvals -- list).');
-    return approval.status === 0 ? 0 : 1;
+    return iamApproval.status === 0 ? 0 : 1;
   } finally {
     await moto?.stop();
   }

@@ -9,6 +9,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { DeletePublicAccessBlockCommand as DeleteAccountPublicAccessBlockCommand, type S3ControlClient } from '@aws-sdk/client-s3-control';
+import { CreatePolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { DEFAULT_EXCLUSION_TAG } from '../../functions/commons/constants.ts';
 
 /** How each bucket named by the sample events in events/ has drifted. */
@@ -31,6 +32,24 @@ async function createBucket(s3: S3Client, bucket: string): Promise<void> {
   } catch (error) {
     if ((error as Error).name !== 'BucketAlreadyOwnedByYou') throw error;
   }
+}
+
+/** A customer-managed policy that grants far too much: `*`, `s3:*` and a Deny that must stay. */
+export const TOO_BROAD_POLICY = {
+  Version: '2012-10-17',
+  Statement: [
+    { Sid: 'Everything', Effect: 'Allow', Action: '*', Resource: '*' },
+    { Sid: 'ReportsBucket', Effect: 'Allow', Action: ['s3:*', 's3:GetObject'], Resource: ['arn:aws:s3:::reports', 'arn:aws:s3:::reports/*'] },
+    { Sid: 'NeverDeleteVault', Effect: 'Deny', Action: '*', Resource: 'arn:aws:s3:::vault/*' },
+  ],
+};
+
+/** Creates an over-broad policy (a new name each time) and returns its id, as AWS Config would report it. */
+export async function seedTooBroadPolicy(iam: IAMClient): Promise<{ id: string; arn: string }> {
+  const { Policy } = await iam.send(
+    new CreatePolicyCommand({ PolicyName: `driftfix-demo-too-broad-${Date.now()}`, PolicyDocument: JSON.stringify(TOO_BROAD_POLICY, null, 2) }),
+  );
+  return { id: Policy?.PolicyId ?? '', arn: Policy?.Arn ?? '' };
 }
 
 /**

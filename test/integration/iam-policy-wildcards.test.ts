@@ -2,6 +2,9 @@ import { GenerateServiceLastAccessedDetailsCommand, GetServiceLastAccessedDetail
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { iamPolicyWildcards } from '../../rules/iam-policy-wildcards.ts';
+import { decideApproval } from '../../functions/commons/approval-decisions.ts';
+import type { ChangeRecord } from '../../functions/commons/change-record.ts';
+import { recordMessage } from '../../functions/commons/slack/slack-messages.ts';
 import { type EngineDeps, processEvent } from '../../functions/commons/engine.ts';
 import { configEvent } from '../support/events.ts';
 import { createPolicy, defaultDocument, versionIds } from '../support/iam.ts';
@@ -198,5 +201,47 @@ describe('iam-policy-wildcards against moto', () => {
     const managed = await run('ANPAIWMBCKSKIEE64ZLYK', ADMIN);
     expect(managed.result).toMatchObject({ outcome: 'skipped', writes: 0 });
     expect(managed.result.reason).toContain('AWS-managed policies are never changed');
+  });
+});
+
+describe('approving an IAM change', () => {
+  const approvedEvent = (approvalId: string) => ({
+    version: '0',
+    id: crypto.randomUUID(),
+    'detail-type': 'Remediation Approved',
+    source: 'driftfix.approvals',
+    account: '111122223333',
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: 'us-east-1',
+    resources: [],
+    detail: { approvalId, ruleId: 'iam-policy-wildcards' },
+  });
+
+  it('applies the approved version once, and shows a statement-level diff in the request', async () => {
+    const policy = await createPolicy(
+      { Version: '2012-10-17', Statement: [{ Sid: 'Ops', Effect: 'Allow', Action: ['ec2:*', 'logs:PutLogEvents'], Resource: '*' }] },
+      { attached: true },
+    );
+    const { store } = await freshStore();
+    const deps = withUsage(localDeps({ store }), { ec2: ['DescribeInstances', 'StartInstances'] });
+    const pending = await processEvent(configEvent({ rule: FULL, resourceType: 'AWS::IAM::Policy', resourceId: policy.id }), rule, deps, { dryRun: false });
+    expect(pending.outcome).toBe('pending-approval');
+    const approval = await store.getApproval(pending.approvalId ?? '');
+    const message = recordMessage({ record: (await store.getRecord(pending.recordId ?? '')) as ChangeRecord, ruleTitle: rule.title, risk: 'high', approvalId: approval?.approvalId ?? '' });
+    const text = JSON.stringify(message.blocks);
+    expect(text).toContain('statement \\"Ops\\": replace ec2:* with ec2:DescribeInstances, ec2:StartInstances');
+    expect(text).toContain('IAM last-accessed data');
+
+    const decided = await decideApproval(store, { approvalId: approval?.approvalId ?? '', decision: 'approve', by: 'U0APPROVER1', now: Date.now(), suppressionDays: 30 });
+    expect(decided.kind).toBe('decided');
+    const applied = await processEvent(approvedEvent(approval?.approvalId ?? ''), rule, deps, { dryRun: false });
+    expect(applied).toMatchObject({ outcome: 'remediated', writes: 1 });
+    const again = await processEvent(approvedEvent(approval?.approvalId ?? ''), rule, deps, { dryRun: false });
+    expect(again.writes).toBe(0);
+    expect(await versionIds(policy.arn)).toEqual(['v1', 'v2']);
+    expect(await statements(policy.arn)).toEqual([
+      { Sid: 'Ops', Effect: 'Allow', Action: ['logs:PutLogEvents', 'ec2:DescribeInstances', 'ec2:StartInstances'], Resource: '*' },
+    ]);
+    expect((await store.getRecord(applied.recordId ?? ''))?.decidedBy).toBe('U0APPROVER1');
   });
 });
