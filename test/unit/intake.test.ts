@@ -281,6 +281,11 @@ describe('rejected: bad input, with a reason', () => {
     expectRejected(event, /AWS-managed policy/);
   });
 
+  it('a Config policy finding naming another account’s policy', () => {
+    const event = configEvent({ rule: 'iam-policy-no-statements-with-full-access', resourceType: 'AWS::IAM::Policy', resourceId: `arn:aws:iam::${OTHER_ACCOUNT}:policy/ops` });
+    expectRejected(event, /belongs to account 444455556666/);
+  });
+
   it('a Config policy finding whose id is not a policy id', () => {
     const event = configEvent({ rule: 'iam-policy-no-statements-with-admin-access', resourceType: 'AWS::IAM::Policy', resourceId: 'AdministratorAccess' });
     expectRejected(event, /not an IAM policy id/);
