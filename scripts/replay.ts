@@ -2,7 +2,10 @@ import { parseArgs } from 'node:util';
 import type { EventResult } from '../functions/commons/engine.ts';
 import { describeError } from '../functions/commons/errors.ts';
 import { prepareCliEnvironment } from './lib/cli-env.ts';
-import { expandEventPaths } from './lib/event-files.ts';
+import { EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { type BusLine, putInBatches, toBusEntry } from './lib/bus-replay.ts';
+import { expandEventPaths, loadEventFile } from './lib/event-files.ts';
 import { createLocalRuntime } from './lib/local-runtime.ts';
 import { replayFile } from './lib/replay-files.ts';
 import { formatResult } from './lib/format-result.ts';
@@ -41,9 +44,16 @@ export function toReplayLine(file: string, result: EventResult): ReplayLine {
 
 async function main(argv: string[]): Promise<number> {
   prepareCliEnvironment();
-  let parsed: ReturnType<typeof parseArgs<{ options: { apply: { type: 'boolean' }; json: { type: 'boolean' }; help: { type: 'boolean' } }; allowPositionals: true }>>;
+  const options = {
+    apply: { type: 'boolean' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean' },
+    bus: { type: 'string' },
+    retarget: { type: 'boolean' },
+  } as const;
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
   try {
-    parsed = parseArgs({ args: argv, options: { apply: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' } }, allowPositionals: true });
+    parsed = parseArgs({ args: argv, options, allowPositionals: true });
   } catch (error) {
     console.error(`${(error as Error).message}\n${USAGE}`);
     return 2;
@@ -61,6 +71,13 @@ async function main(argv: string[]): Promise<number> {
     console.error(`cannot read ${positionals.join(' ')}: ${describeError(error)}`);
     return 2;
   }
+  if (values.bus !== undefined) {
+    if (apply) {
+      console.error('--apply and --bus do not go together: the deployed functions act according to their modes');
+      return 2;
+    }
+    return replayThroughBus(files, values.bus, values.retarget === true, values.json === true);
+  }
   const runtime = await createLocalRuntime({ needStore: apply });
 
   let bad = 0;
@@ -71,6 +88,36 @@ async function main(argv: string[]): Promise<number> {
     console.log(values.json ? JSON.stringify(line) : formatResult(line, result));
   }
   if (!values.json) console.error(`\n${files.length} event(s), ${bad} rejected or failed${apply ? '' : ' (dry run: nothing was changed; add --apply to act)'}`);
+  return bad > 0 ? 1 : 0;
+}
+
+async function replayThroughBus(files: string[], bus: string, retarget: boolean, json: boolean): Promise<number> {
+  const region = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION;
+  const endpoint = process.env.AWS_ENDPOINT_URL || undefined;
+  const client = new EventBridgeClient({ ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}) });
+  let target: { account: string; region: string } | undefined;
+  if (retarget) {
+    const { Account } = await new STSClient({ ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}) }).send(new GetCallerIdentityCommand({}));
+    target = { account: Account ?? '', region: await client.config.region() };
+  }
+  const lines: BusLine[] = [];
+  const entries: Array<{ file: string; entry: PutEventsRequestEntry }> = [];
+  for (const file of files) {
+    const loaded = await loadEventFile(file);
+    if (!loaded.ok) {
+      lines.push({ file, outcome: 'rejected', reason: loaded.reason });
+      continue;
+    }
+    try {
+      entries.push({ file, entry: toBusEntry(loaded.event, bus, target) });
+    } catch (error) {
+      lines.push({ file, outcome: 'rejected', reason: (error as Error).message });
+    }
+  }
+  lines.push(...(await putInBatches(client, entries)));
+  for (const line of lines) console.log(json ? JSON.stringify(line) : `${line.outcome.padEnd(9)} ${line.file}\n    ${line.reason}`);
+  const bad = lines.filter((line) => line.outcome !== 'sent').length;
+  if (!json) console.error(`\n${lines.length - bad} sent to ${bus}, ${bad} not sent; the deployed functions record each one (marked replayed)`);
   return bad > 0 ? 1 : 0;
 }
 

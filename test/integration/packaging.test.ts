@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RULES } from '../../rules/index.ts';
@@ -10,23 +9,14 @@ import { expandEventPaths } from '../../scripts/lib/event-files.ts';
 import { routeEvent } from '../../scripts/lib/local-runtime.ts';
 import { findPythonTool } from '../../scripts/lib/python-tools.ts';
 import { EVENTS_DIR } from '../support/events.ts';
+import { packageService, type Template } from '../support/packaged.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-type Template = { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
 
 let outDir: string;
 let template: Template;
 
 beforeAll(() => {
-  outDir = mkdtempSync(join(tmpdir(), 'driftfix-package-'));
-  const run = spawnSync(process.execPath, [join(ROOT, 'node_modules/osls/bin/serverless.js'), 'package', '--package', outDir], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' },
-    timeout: 180_000,
-  });
-  if (run.status !== 0) throw new Error(`serverless package failed:\n${run.stdout}\n${run.stderr}`);
-  template = JSON.parse(readFileSync(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
+  ({ dir: outDir, template } = packageService());
 }, 200_000);
 
 function functionResource(ruleId: string) {
