@@ -179,7 +179,8 @@ export const iamPolicyWildcards: Rule<IamPolicyWildcardsState, IamPolicyWildcard
         description: `delete the oldest non-default version ${state.versionToDelete.versionId} to make room (IAM keeps ${MAX_VERSIONS}); its document is kept in this record`,
         before: { versionId: state.versionToDelete.versionId, document: state.versionToDelete.document },
         after: null,
-        undo: { operation: 'IAM.CreatePolicyVersion', input: { PolicyArn: arn, PolicyDocument: state.versionToDelete.document, SetAsDefault: false } },
+        // IAM holds five versions: a rollback sets the previous default back and leaves this one in the record.
+        undo: null,
       });
     }
     steps.push({
@@ -194,6 +195,7 @@ export const iamPolicyWildcards: Rule<IamPolicyWildcardsState, IamPolicyWildcard
   },
 
   describe,
+  fingerprint: (state) => ({ defaultVersionId: state.policy.defaultVersionId, document: state.document }),
 };
 
 /** Action names from the usage report that the catalog does not know are not granted. */

@@ -23,8 +23,8 @@ export interface Step {
   description: string;
   before: unknown;
   after: unknown;
-  /** The write that restores `before`. */
-  undo: { operation: WriteOperation; input: Record<string, unknown> };
+  /** The write that restores `before`; null when a rollback leaves it be (the record keeps `before`). */
+  undo: { operation: WriteOperation; input: Record<string, unknown> } | null;
 }
 
 export type Plan =
@@ -78,6 +78,11 @@ export interface Rule<State = unknown, Params = unknown> {
   plan: (state: State, params: Params, finding: Finding) => Plan;
   /** One-line description of a state, for records and messages. */
   describe: (state: State) => string;
+  /**
+   * The part of the state a rollback compares: the resource is "as the bot left it" when this is
+   * unchanged. Defaults to the whole state.
+   */
+  fingerprint?: (state: State) => unknown;
 }
 
 export type AnyRule = Rule<any, any>;

@@ -25,6 +25,8 @@ export const OUTCOME = {
   ignored: 'ignored',
   rejected: 'rejected',
   failed: 'failed',
+  /** Only for the record of a rollback (npm run rollback). */
+  rolledBack: 'rolled-back',
 } as const;
 export type Outcome = (typeof OUTCOME)[keyof typeof OUTCOME];
 

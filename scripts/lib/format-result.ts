@@ -10,6 +10,7 @@ const MARK: Record<EventResult['outcome'], string> = {
   ignored: '·',
   rejected: '✘',
   failed: '✘',
+  'rolled-back': '↩',
 };
 
 /** A few lines a person reads at a glance: what, where, why, and before → after. */

@@ -22,7 +22,7 @@ describe('s3-default-encryption against moto', () => {
     expect(record).toMatchObject({ outcome: 'remediated', status: 'final', mode: 'auto', writes: 1 });
     expect(record?.before?.summary).toBe('no default encryption');
     expect(record?.after?.summary).toBe('SSE-S3 (AES256)');
-    expect(record?.steps[0]?.undo.operation).toBe('S3.DeleteBucketEncryption');
+    expect(record?.steps[0]?.undo?.operation).toBe('S3.DeleteBucketEncryption');
   });
 
   it('uses SSE-KMS with the configured key and a Bucket Key', async () => {
@@ -46,7 +46,7 @@ describe('s3-default-encryption against moto', () => {
     expect(result.outcome).toBe('remediated');
     const record = await store.getRecord(result.recordId ?? '');
     expect(record?.steps[0]?.undo).toMatchObject({ operation: 'S3.PutBucketEncryption' });
-    expect(JSON.stringify(record?.steps[0]?.undo.input)).toContain('AES256');
+    expect(JSON.stringify(record?.steps[0]?.undo?.input)).toContain('AES256');
   });
 
   it('reads only when the bucket is already encrypted the required way', async () => {

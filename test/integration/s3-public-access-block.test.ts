@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { s3AccountPublicAccessBlock } from '../../rules/s3-account-public-access-block.ts';
 import { s3BucketPublicAccessBlock } from '../../rules/s3-bucket-public-access-block.ts';
 import { processEvent } from '../../functions/commons/engine.ts';
+import { rollbackRecord } from '../../functions/commons/rollback.ts';
 import { ACCOUNT, analyzerEvent, configEvent, REGION } from '../support/events.ts';
 import { bucketPublicAccessBlock, createBucket, freshStore, localDeps, motoEndpoint } from '../support/local-aws.ts';
 
@@ -23,7 +24,7 @@ describe('s3-bucket-public-access-block against moto', () => {
     expect(result).toMatchObject({ outcome: 'remediated', writes: 1 });
     expect(await bucketPublicAccessBlock(bucket)).toEqual(ALL_ON);
     const record = await store.getRecord(result.recordId ?? '');
-    expect(record?.steps[0]?.undo.operation).toBe('S3.DeletePublicAccessBlock');
+    expect(record?.steps[0]?.undo?.operation).toBe('S3.DeletePublicAccessBlock');
   });
 
   it('answers an Access Analyzer public-bucket finding, keeping the previous flags for undo', async () => {
@@ -91,6 +92,18 @@ describe('s3-account-public-access-block against moto', () => {
 
     const again = await processEvent(event(), rule, deps, { dryRun: false });
     expect(again).toMatchObject({ outcome: 'compliant', writes: 0 });
+  });
+
+  it('rolls back to exactly the earlier account flags (kept in this file: one account-level setting)', async () => {
+    const earlier = { BlockPublicAcls: false, IgnorePublicAcls: true, BlockPublicPolicy: false, RestrictPublicBuckets: false };
+    await control().send(new PutPublicAccessBlockCommand({ AccountId: ACCOUNT, PublicAccessBlockConfiguration: earlier }));
+    const { store } = await freshStore();
+    const deps = localDeps({ store, env: { RULE_MODES: 's3-account-public-access-block=auto' } });
+    const fixed = await processEvent(event(), rule, deps, { dryRun: false });
+    expect(fixed.outcome).toBe('remediated');
+    const rolledBack = await rollbackRecord(fixed.recordId ?? '', { ...deps, store }, { force: false, by: 'cli:operator' });
+    expect(rolledBack).toMatchObject({ outcome: 'rolled-back', writes: 1, calls: ['S3Control.GetPublicAccessBlock', 'S3Control.PutPublicAccessBlock', 'S3Control.GetPublicAccessBlock'] });
+    expect(await accountFlags()).toEqual(earlier);
   });
 
   it('rejects an account resource that is not this account', async () => {

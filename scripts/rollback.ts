@@ -1,0 +1,50 @@
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import { describeError } from '../functions/commons/errors.ts';
+import type { RecordStore } from '../functions/commons/record-store.ts';
+import { rollbackRecord } from '../functions/commons/rollback.ts';
+import { prepareCliEnvironment } from './lib/cli-env.ts';
+import { createLocalRuntime } from './lib/local-runtime.ts';
+
+const USAGE = `usage: npm run rollback -- [--json] [--force] <recordId>
+
+Restores the before-state recorded for a change driftfix made, if the resource is still as the
+bot left it (--force: even if someone changed it since). The rollback is recorded and posted.`;
+
+async function main(argv: string[]): Promise<number> {
+  prepareCliEnvironment();
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { json: { type: 'boolean' }, force: { type: 'boolean' }, help: { type: 'boolean' } },
+    allowPositionals: true,
+  });
+  const [recordId, ...extra] = positionals;
+  if (values.help || !recordId || extra.length > 0) {
+    console.error(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const runtime = await createLocalRuntime({ needStore: true });
+  const result = await rollbackRecord(recordId, { ...runtime.deps, store: runtime.deps.store as RecordStore }, {
+    force: values.force === true,
+    by: `cli:${userInfo().username}`,
+  });
+  if (values.json) {
+    const { rollbackRecordId: _, ...line } = result;
+    console.log(JSON.stringify(line));
+  } else {
+    console.log(`${result.outcome}: ${result.reason}`);
+    if (result.calls.length > 0) console.log(`calls: ${result.calls.join(', ')} (${result.writes} write(s))`);
+    if (result.rollbackRecordId) console.log(`record: ${result.rollbackRecordId}`);
+  }
+  return result.outcome === 'rolled-back' ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`rollback: ${describeError(error)}`);
+    process.exitCode = 2;
+  },
+);
