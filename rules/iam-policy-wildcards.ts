@@ -101,6 +101,8 @@ export const iamPolicyWildcards: Rule<IamPolicyWildcardsState, IamPolicyWildcard
   // Taking permissions away can break a workload: a person decides.
   defaultMode: 'approve',
   risk: 'high',
+  // IAM's control-plane rate limits are low and account-wide: a burst of findings waits its turn.
+  reservedConcurrency: 2,
   params,
   permissions: {
     read: [

@@ -71,6 +71,8 @@ export interface Rule<State = unknown, Params = unknown> {
      */
     wildcardOnly: readonly string[];
   };
+  /** Concurrent invocations at most, where the API the rule calls has low rate limits (IAM). */
+  reservedConcurrency?: number;
   /** Tags of the live resource, for the exclusion tag; absent where the resource has none. */
   readTags?: (context: ReadContext<Params>) => Promise<Record<string, string>>;
   readState: (context: ReadContext<Params>) => Promise<State>;

@@ -4,20 +4,34 @@ import { eventPatternsFor } from '../functions/commons/routing.ts';
 
 /**
  * The deployment, derived from what each rule declares: one function per rule, its EventBridge
- * patterns (the same ones local replay routes with) and its own least-privilege role.
- * serverless/manifest.cjs hands this to serverless.yml.
+ * patterns (the same ones local replay routes with), its own least-privilege role, its dead-letter
+ * queue and alarms. serverless/manifest.cjs hands this to serverless.yml.
  */
 
 /** What every rule function needs besides its rule's own permissions. */
 export const TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
 export const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'] as const;
 export const SECRET_ACTIONS = ['secretsmanager:GetSecretValue'] as const;
+export const DEAD_LETTER_ACTIONS = ['sqs:SendMessage'] as const;
 /** The interactivity function: decisions in the table, one event per approval, the Slack secret. Nothing else. */
 export const INTERACTIVITY_ACTIONS = {
   table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   events: ['events:PutEvents'],
 } as const;
 export const INTERACTIVITY_FUNCTION = 'slack-actions';
+
+/** The AWS Config managed rules driftfix answers, by rule name: deployed with `deployConfigRules`. */
+export const MANAGED_CONFIG_RULES: Record<string, { identifier: string; scope?: string[]; periodic?: boolean }> = {
+  's3-bucket-server-side-encryption-enabled': { identifier: 'S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED', scope: ['AWS::S3::Bucket'] },
+  's3-default-encryption-kms': { identifier: 'S3_DEFAULT_ENCRYPTION_KMS', scope: ['AWS::S3::Bucket'] },
+  's3-bucket-level-public-access-prohibited': { identifier: 'S3_BUCKET_LEVEL_PUBLIC_ACCESS_PROHIBITED', scope: ['AWS::S3::Bucket'] },
+  's3-bucket-public-read-prohibited': { identifier: 'S3_BUCKET_PUBLIC_READ_PROHIBITED', scope: ['AWS::S3::Bucket'] },
+  's3-bucket-public-write-prohibited': { identifier: 'S3_BUCKET_PUBLIC_WRITE_PROHIBITED', scope: ['AWS::S3::Bucket'] },
+  's3-account-level-public-access-blocks': { identifier: 'S3_ACCOUNT_LEVEL_PUBLIC_ACCESS_BLOCKS', scope: ['AWS::S3::AccountPublicAccessBlock'] },
+  's3-account-level-public-access-blocks-periodic': { identifier: 'S3_ACCOUNT_LEVEL_PUBLIC_ACCESS_BLOCKS_PERIODIC', periodic: true },
+  'iam-policy-no-statements-with-admin-access': { identifier: 'IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS', scope: ['AWS::IAM::Policy'] },
+  'iam-policy-no-statements-with-full-access': { identifier: 'IAM_POLICY_NO_STATEMENTS_WITH_FULL_ACCESS', scope: ['AWS::IAM::Policy'] },
+};
 
 export interface DeploymentOptions {
   service: string;
@@ -35,15 +49,21 @@ export function logicalName(id: string): string {
     .join('');
 }
 
-export function roleLogicalId(rule: AnyRule): string {
+export function roleLogicalId(rule: Pick<AnyRule, 'id'>): string {
   return `${logicalName(rule.id)}Role`;
 }
 
+export function deadLetterQueueId(functionId: string): string {
+  return `${logicalName(functionId)}DeadLetterQueue`;
+}
+
+const getAtt = (logicalId: string, attribute: string) => ({ 'Fn::GetAtt': [logicalId, attribute] });
+
 export function functionDefinitions(options: DeploymentOptions): Record<string, unknown> {
   const interactivity = {
-    handler: `functions/${INTERACTIVITY_FUNCTION}.ts`.replace(/\.ts$/, '.handler'),
+    handler: `functions/${INTERACTIVITY_FUNCTION}.handler`,
     description: 'driftfix: Slack interactivity endpoint (approve / reject)',
-    role: { 'Fn::Sub': `\${${logicalName(INTERACTIVITY_FUNCTION)}Role.Arn}` },
+    role: { 'Fn::Sub': `\${${roleLogicalId({ id: INTERACTIVITY_FUNCTION })}.Arn}` },
     timeout: 10,
     events: [{ httpApi: { method: 'POST', path: '/slack/actions' } }],
   };
@@ -56,8 +76,17 @@ export function functionDefinitions(options: DeploymentOptions): Record<string, 
         // Fn::Sub rather than a logical id: the framework would add a DependsOn that cfn-lint
         // flags as redundant (W3005); Sub already orders the role first.
         role: { 'Fn::Sub': `\${${roleLogicalId(rule)}.Arn}` },
+        // Asynchronous invocations that fail every retry land here, the event intact, for redrive.
+        onError: getAtt(deadLetterQueueId(rule.id), 'Arn'),
+        maximumRetryAttempts: 2,
+        ...(rule.reservedConcurrency ? { reservedConcurrency: rule.reservedConcurrency } : {}),
         events: eventPatternsFor(rule, { acceptReplay: options.acceptReplay }).map((pattern) => ({
-          eventBridge: { pattern, retryPolicy: { maximumEventAge: 86_400, maximumRetryAttempts: 2 } },
+          eventBridge: {
+            pattern,
+            retryPolicy: { maximumEventAge: 86_400, maximumRetryAttempts: 185 },
+            // Events EventBridge could not deliver at all (throttled, function missing).
+            deadLetterQueueArn: getAtt(deadLetterQueueId(rule.id), 'Arn'),
+          },
         })),
       },
     ]),
@@ -79,6 +108,8 @@ function resourceArns(rule: AnyRule): unknown {
   }
 }
 
+type Statement = { Sid: string; Effect: 'Allow'; Action: string[]; Resource: unknown };
+
 /** The rule's own statements: scoped reads, scoped writes, and the few actions IAM grants only on "*". */
 function ruleStatements(rule: AnyRule): Statement[] {
   const { read, write, wildcardOnly } = rule.permissions;
@@ -90,8 +121,6 @@ function ruleStatements(rule: AnyRule): Statement[] {
   if (wildcardOnly.length > 0) statements.push({ Sid: 'NoResourceLevelPermissions', Effect: 'Allow', Action: [...wildcardOnly], Resource: '*' });
   return statements;
 }
-
-type Statement = { Sid: string; Effect: 'Allow'; Action: string[]; Resource: unknown };
 
 function role(functionId: string, description: string, statements: Statement[], options: DeploymentOptions): unknown {
   const functionName = `${options.service}-${options.stage}-${functionId}`;
@@ -134,7 +163,7 @@ function slackSecret(options: DeploymentOptions): Statement {
   };
 }
 
-const TABLE = { 'Fn::GetAtt': ['RemediationTable', 'Arn'] };
+const TABLE = getAtt('RemediationTable', 'Arn');
 
 export function roleResources(options: DeploymentOptions): Record<string, unknown> {
   const resources: Record<string, unknown> = {};
@@ -145,12 +174,13 @@ export function roleResources(options: DeploymentOptions): Record<string, unknow
       [
         { Sid: 'RecordsTable', Effect: 'Allow', Action: [...TABLE_ACTIONS], Resource: TABLE },
         slackSecret(options),
+        { Sid: 'DeadLetters', Effect: 'Allow', Action: [...DEAD_LETTER_ACTIONS], Resource: getAtt(deadLetterQueueId(rule.id), 'Arn') },
         ...ruleStatements(rule),
       ],
       options,
     );
   }
-  resources[`${logicalName(INTERACTIVITY_FUNCTION)}Role`] = role(
+  resources[roleLogicalId({ id: INTERACTIVITY_FUNCTION })] = role(
     INTERACTIVITY_FUNCTION,
     'driftfix Slack interactivity: decisions and approval events only, no access to the account resources',
     [
@@ -166,5 +196,96 @@ export function roleResources(options: DeploymentOptions): Record<string, unknow
     ],
     options,
   );
+  return resources;
+}
+
+/** Per function: a dead-letter queue (with the policy EventBridge needs) and alarms on errors and dead letters. */
+export function operationsResources(options: DeploymentOptions): Record<string, unknown> {
+  const resources: Record<string, unknown> = {};
+  const alarmActions = { 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] };
+  for (const functionId of [...RULES.map((rule) => rule.id), INTERACTIVITY_FUNCTION]) {
+    const name = logicalName(functionId);
+    const functionName = `${options.service}-${options.stage}-${functionId}`;
+    resources[`${name}ErrorsAlarm`] = {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmDescription: `driftfix ${functionId}: the function failed (a change could not be made or recorded)`,
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: functionName }],
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: alarmActions,
+      },
+    };
+    if (functionId === INTERACTIVITY_FUNCTION) continue;
+    const queue = deadLetterQueueId(functionId);
+    resources[queue] = {
+      Type: 'AWS::SQS::Queue',
+      Properties: { MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true },
+    };
+    resources[`${queue}Policy`] = {
+      Type: 'AWS::SQS::QueuePolicy',
+      Properties: {
+        Queues: [{ Ref: queue }],
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'UndeliverableEvents',
+              Effect: 'Allow',
+              Principal: { Service: 'events.amazonaws.com' },
+              Action: 'sqs:SendMessage',
+              Resource: getAtt(queue, 'Arn'),
+              Condition: {
+                ArnLike: { 'aws:SourceArn': { 'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/${options.service}-${options.stage}-*` } },
+              },
+            },
+          ],
+        },
+      },
+    };
+    resources[`${queue}Alarm`] = {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmDescription: `driftfix ${functionId}: events failed every retry and wait in the dead-letter queue (npm run redrive)`,
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: getAtt(queue, 'QueueName') }],
+        Statistic: 'Maximum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: alarmActions,
+      },
+    };
+  }
+  return resources;
+}
+
+/** The managed Config rules driftfix answers, deployed only when the `deployConfigRules` param is true. */
+export function configRuleResources(): Record<string, unknown> {
+  const resources: Record<string, unknown> = {};
+  const answered = new Set(RULES.flatMap((rule) => rule.answers.configRules));
+  for (const [name, managed] of Object.entries(MANAGED_CONFIG_RULES)) {
+    if (!answered.has(name)) continue;
+    resources[`${logicalName(name)}ConfigRule`] = {
+      Type: 'AWS::Config::ConfigRule',
+      Condition: 'DeployConfigRules',
+      Properties: {
+        ConfigRuleName: name,
+        Description: `AWS managed rule ${managed.identifier}, answered by driftfix`,
+        Source: { Owner: 'AWS', SourceIdentifier: managed.identifier },
+        ...(managed.scope ? { Scope: { ComplianceResourceTypes: managed.scope } } : {}),
+        ...(managed.periodic ? { MaximumExecutionFrequency: 'TwentyFour_Hours' } : {}),
+      },
+    };
+  }
   return resources;
 }

@@ -39,4 +39,6 @@ async function options(resolveVariable) {
 module.exports = {
   functions: async ({ resolveVariable }) => deployment().functionDefinitions(await options(resolveVariable)),
   roles: async ({ resolveVariable }) => deployment().roleResources(await options(resolveVariable)),
+  operations: async ({ resolveVariable }) => deployment().operationsResources(await options(resolveVariable)),
+  configRules: async () => deployment().configRuleResources(),
 };

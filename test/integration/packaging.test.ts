@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RULES } from '../../rules/index.ts';
 import { type EventPattern, matchesPattern } from '../../functions/commons/event-pattern.ts';
-import { INTERACTIVITY_ACTIONS, LOG_ACTIONS, SECRET_ACTIONS, TABLE_ACTIONS } from '../../serverless/deployment.ts';
+import { DEAD_LETTER_ACTIONS, INTERACTIVITY_ACTIONS, LOG_ACTIONS, SECRET_ACTIONS, TABLE_ACTIONS } from '../../serverless/deployment.ts';
 import { expandEventPaths } from '../../scripts/lib/event-files.ts';
 import { routeEvent } from '../../scripts/lib/local-runtime.ts';
 import { findPythonTool } from '../../scripts/lib/python-tools.ts';
@@ -50,7 +50,7 @@ describe('the packaged CloudFormation template', () => {
 
   it.each(RULES.map((rule) => [rule.id, rule] as const))('%s: its role holds exactly what the rule declares', (ruleId, rule) => {
     const actions = statementsOf(ruleId).flatMap((statement) => statement.Action).sort();
-    const declared = [...LOG_ACTIONS, ...TABLE_ACTIONS, ...SECRET_ACTIONS, ...rule.permissions.read, ...rule.permissions.write].sort();
+    const declared = [...LOG_ACTIONS, ...TABLE_ACTIONS, ...SECRET_ACTIONS, ...DEAD_LETTER_ACTIONS, ...rule.permissions.read, ...rule.permissions.write].sort();
     expect(actions).toEqual(declared);
     expect(actions.some((action) => action.includes('*'))).toBe(false);
   });
@@ -69,6 +69,46 @@ describe('the packaged CloudFormation template', () => {
     const route = Object.values(template.Resources).find((resource) => resource.Type === 'AWS::ApiGatewayV2::Route');
     expect(route?.Properties.RouteKey).toBe('POST /slack/actions');
   });
+
+  it.each(RULES.map((rule) => [rule.id] as const))('%s: dead-letter queue, retries, alarms, log retention', (ruleId) => {
+    const fn = functionResource(ruleId);
+    const queue = fn.Properties.DeadLetterConfig.TargetArn['Fn::GetAtt'][0];
+    expect(template.Resources[queue]?.Type).toBe('AWS::SQS::Queue');
+    const invokeConfig = Object.values(template.Resources).find(
+      (resource) => resource.Type === 'AWS::Lambda::EventInvokeConfig' && JSON.stringify(resource.Properties.FunctionName).includes(functionLogicalIdFor(ruleId)),
+    );
+    expect(invokeConfig?.Properties.MaximumRetryAttempts).toBe(2);
+    const targets = Object.values(template.Resources)
+      .filter((resource) => resource.Type === 'AWS::Events::Rule')
+      .map((resource) => resource.Properties.Targets[0])
+      .filter((target) => target.Arn['Fn::GetAtt'][0] === functionLogicalIdFor(ruleId));
+    expect(targets.length).toBeGreaterThan(0);
+    for (const target of targets) {
+      expect(target.DeadLetterConfig.Arn['Fn::GetAtt'][0]).toBe(queue);
+      expect(target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 });
+    }
+    const alarms = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::CloudWatch::Alarm').map((resource) => JSON.stringify(resource.Properties));
+    expect(alarms.some((alarm) => alarm.includes('"Errors"') && alarm.includes(`-${ruleId}"`))).toBe(true);
+    expect(alarms.some((alarm) => alarm.includes('ApproximateNumberOfMessagesVisible') && alarm.includes(queue))).toBe(true);
+    const logGroup = Object.values(template.Resources).find((resource) => resource.Type === 'AWS::Logs::LogGroup' && String(resource.Properties.LogGroupName).endsWith(`-${ruleId}`));
+    expect(logGroup?.Properties.RetentionInDays).toBe(90);
+  });
+
+  it('reserves concurrency for the IAM rule only (IAM rate limits are low)', () => {
+    for (const rule of RULES) {
+      expect(functionResource(rule.id).Properties.ReservedConcurrentExecutions).toBe(rule.id === 'iam-policy-wildcards' ? 2 : undefined);
+    }
+  });
+
+  it('deploys the answered AWS Config managed rules only when asked to, and cfn-lint still passes', () => {
+    const rules = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Config::ConfigRule');
+    expect(rules.map((rule) => rule.Properties.ConfigRuleName).sort()).toEqual(RULES.flatMap((rule) => rule.answers.configRules).sort());
+    expect(rules.every((rule) => rule.Condition === 'DeployConfigRules')).toBe(true);
+    const withRules = packageService(['--param=deployConfigRules=true', '--param=alarmTopicArn=arn:aws:sns:us-east-1:111122223333:ops']);
+    const cfnLint = findPythonTool('cfn-lint') ?? 'cfn-lint';
+    const lint = spawnSync(cfnLint, [join(withRules.dir, 'cloudformation-template-update-stack.json')], { encoding: 'utf8' });
+    expect(lint.stdout + lint.stderr).toBe('');
+  }, 120_000);
 
   it('each function is its own bundle of a single file', () => {
     for (const rule of [...RULES, { id: 'slack-actions' }]) {
