@@ -1,11 +1,20 @@
 import { iamPolicyWildcards } from './iam-policy-wildcards.ts';
+import { iamRoleTrustExternalAccess } from './iam-role-trust-external-access.ts';
+import { s3BucketPolicyExternalAccess } from './s3-bucket-policy-external-access.ts';
 import { s3AccountPublicAccessBlock } from './s3-account-public-access-block.ts';
 import { s3BucketPublicAccessBlock } from './s3-bucket-public-access-block.ts';
 import { s3DefaultEncryption } from './s3-default-encryption.ts';
 import type { AnyRule } from './types.ts';
 
 /** Every rule driftfix ships. Each becomes one Lambda function with its own role and routing. */
-export const RULES: readonly AnyRule[] = [s3DefaultEncryption, s3BucketPublicAccessBlock, s3AccountPublicAccessBlock, iamPolicyWildcards];
+export const RULES: readonly AnyRule[] = [
+  s3DefaultEncryption,
+  s3BucketPublicAccessBlock,
+  s3AccountPublicAccessBlock,
+  iamPolicyWildcards,
+  s3BucketPolicyExternalAccess,
+  iamRoleTrustExternalAccess,
+];
 
 export function ruleById(id: string): AnyRule | undefined {
   return RULES.find((rule) => rule.id === id);

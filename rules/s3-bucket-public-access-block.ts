@@ -1,3 +1,4 @@
+import { StartResourceScanCommand } from '@aws-sdk/client-accessanalyzer';
 import { GetBucketWebsiteCommand, GetPublicAccessBlockCommand } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import {
@@ -44,6 +45,7 @@ export const s3BucketPublicAccessBlock: Rule<S3BucketPublicAccessBlockState, S3B
     write: ['s3:PutBucketPublicAccessBlock'],
     resource: 'bucket',
     wildcardOnly: [],
+    alsoOn: [{ actions: ['access-analyzer:StartResourceScan'], resource: 'analyzer' }],
   },
   readTags: readBucketTags,
 
@@ -98,4 +100,11 @@ export const s3BucketPublicAccessBlock: Rule<S3BucketPublicAccessBlockState, S3B
   },
 
   describe: (state) => `${describeFlags(state.flags)}${state.hostsWebsite ? '; static website hosting on' : ''}`,
+
+  /** An Access Analyzer finding resolves at the next scan; ask for that scan now. */
+  async afterChange(clients, finding) {
+    if (finding.trigger.kind !== 'access-analyzer' || !finding.trigger.analyzerArn) return '';
+    await clients.accessAnalyzer.send(new StartResourceScanCommand({ analyzerArn: finding.trigger.analyzerArn, resourceArn: finding.resourceArn }));
+    return 'asked Access Analyzer to re-scan the bucket';
+  },
 };

@@ -1,3 +1,4 @@
+import type { AccessAnalyzerClient } from '@aws-sdk/client-accessanalyzer';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3ControlClient } from '@aws-sdk/client-s3-control';
@@ -13,6 +14,7 @@ export interface ReadClients {
   iam: IAMClient;
   /** A separate IAM client for last-accessed reports (access advisor), so tests can fake it alone. */
   iamAccessAdvisor: IAMClient;
+  accessAnalyzer: AccessAnalyzerClient;
 }
 
 /** One write the bot would make, as data: shown in dry runs and approvals, stored for rollback. */
@@ -64,7 +66,9 @@ export interface Rule<State = unknown, Params = unknown> {
     read: readonly string[];
     write: readonly string[];
     /** The resources the read and write actions are scoped to in the function's role. */
-    resource: 'bucket' | 'iam-policy' | 'none';
+    resource: 'bucket' | 'iam-policy' | 'iam-role' | 'none';
+    /** Further actions on other resources, such as asking Access Analyzer to re-scan. */
+    alsoOn?: ReadonlyArray<{ actions: readonly string[]; resource: 'analyzer' }>;
     /**
      * Actions IAM grants only on Resource "*" (no resource types); a test checks each against the
      * IAM action catalog. Everything else is scoped to `resource`.
@@ -80,6 +84,11 @@ export interface Rule<State = unknown, Params = unknown> {
   plan: (state: State, params: Params, finding: Finding) => Plan;
   /** One-line description of a state, for records and messages. */
   describe: (state: State) => string;
+  /**
+   * Called after a verified change; returns a note for the record. For example: ask Access
+   * Analyzer to re-scan, so the finding resolves without waiting. A failure here fails nothing.
+   */
+  afterChange?: (clients: ReadClients, finding: Finding) => Promise<string>;
   /**
    * The part of the state a rollback compares: the resource is "as the bot left it" when this is
    * unchanged. Defaults to the whole state.

@@ -103,6 +103,9 @@ function resourceArns(rule: AnyRule): unknown {
     case 'iam-policy':
       // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub expression, not JavaScript
       return { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/*' };
+    case 'iam-role':
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub expression, not JavaScript
+      return { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*' };
     case 'none':
       return undefined;
   }
@@ -118,6 +121,11 @@ function ruleStatements(rule: AnyRule): Statement[] {
   const resource = resourceArns(rule);
   if (resource && scoped(read).length > 0) statements.push({ Sid: 'ReadResource', Effect: 'Allow', Action: scoped(read), Resource: resource });
   if (resource && scoped(write).length > 0) statements.push({ Sid: 'FixResource', Effect: 'Allow', Action: scoped(write), Resource: resource });
+  for (const extra of rule.permissions.alsoOn ?? []) {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub expression, not JavaScript
+    const analyzers = { 'Fn::Sub': 'arn:${AWS::Partition}:access-analyzer:${AWS::Region}:${AWS::AccountId}:analyzer/*' };
+    statements.push({ Sid: 'Rescan', Effect: 'Allow', Action: [...extra.actions], Resource: analyzers });
+  }
   if (wildcardOnly.length > 0) statements.push({ Sid: 'NoResourceLevelPermissions', Effect: 'Allow', Action: [...wildcardOnly], Resource: '*' });
   return statements;
 }

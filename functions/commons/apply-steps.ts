@@ -1,5 +1,9 @@
 import {
   DeleteBucketEncryptionCommand,
+  DeleteBucketPolicyCommand,
+  type DeleteBucketPolicyCommandInput,
+  PutBucketPolicyCommand,
+  type PutBucketPolicyCommandInput,
   type DeleteBucketEncryptionCommandInput,
   DeletePublicAccessBlockCommand,
   type DeletePublicAccessBlockCommandInput,
@@ -20,6 +24,8 @@ import {
   type DeletePolicyVersionCommandInput,
   SetDefaultPolicyVersionCommand,
   type SetDefaultPolicyVersionCommandInput,
+  UpdateAssumeRolePolicyCommand,
+  type UpdateAssumeRolePolicyCommandInput,
 } from '@aws-sdk/client-iam';
 import type { ReadClients, Step } from '../../rules/types.ts';
 import type { WriteOperation } from './write-operations.ts';
@@ -45,6 +51,10 @@ const SENDERS: Record<WriteOperation, (clients: ReadClients, input: Record<strin
   'IAM.DeletePolicyVersion': (c, input) => c.iam.send(new DeletePolicyVersionCommand(input as unknown as DeletePolicyVersionCommandInput)),
   'IAM.SetDefaultPolicyVersion': (c, input) =>
     c.iam.send(new SetDefaultPolicyVersionCommand(input as unknown as SetDefaultPolicyVersionCommandInput)),
+  'IAM.UpdateAssumeRolePolicy': (c, input) =>
+    c.iam.send(new UpdateAssumeRolePolicyCommand(input as unknown as UpdateAssumeRolePolicyCommandInput)),
+  'S3.PutBucketPolicy': (c, input) => c.s3.send(new PutBucketPolicyCommand(input as unknown as PutBucketPolicyCommandInput)),
+  'S3.DeleteBucketPolicy': (c, input) => c.s3.send(new DeleteBucketPolicyCommand(input as unknown as DeleteBucketPolicyCommandInput)),
 };
 
 export async function applyStep(clients: ReadClients, step: Pick<Step, 'operation' | 'input'>): Promise<void> {

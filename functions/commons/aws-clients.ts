@@ -1,3 +1,4 @@
+import { AccessAnalyzerClient } from '@aws-sdk/client-accessanalyzer';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3ControlClient } from '@aws-sdk/client-s3-control';
@@ -61,5 +62,6 @@ export function createResourceClients(options: ClientOptions): ReadClients {
     s3control: recordCalls(s3control, 'S3Control'),
     iam: recordCalls(new IAMClient(iamOptions), 'IAM'),
     iamAccessAdvisor: recordCalls(new IAMClient(iamOptions), 'IAM'),
+    accessAnalyzer: recordCalls(new AccessAnalyzerClient({ ...common, ...(endpoint ? { endpoint } : {}) }), 'AccessAnalyzer'),
   };
 }

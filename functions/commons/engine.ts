@@ -349,9 +349,20 @@ class Decision {
         });
       }
       const summary = steps.map((step) => step.description).join('; ');
-      return this.record(store, 'remediated', summary, { ...extra, before, after, steps });
+      return this.record(store, 'remediated', `${summary}${await this.afterChange()}`, { ...extra, before, after, steps });
     } catch (error) {
       return this.record(store, 'failed', `the change was made but could not be verified: ${describeError(error)}`, { ...extra, before, steps });
+    }
+  }
+
+  /** The rule's follow-up after a verified change; its failure is noted, never fatal. */
+  private async afterChange(): Promise<string> {
+    if (!this.rule.afterChange) return '';
+    try {
+      const note = await this.rule.afterChange(this.deps.clients, this.finding);
+      return note ? `; ${note}` : '';
+    } catch (error) {
+      return `; follow-up failed (the change stands): ${describeError(error)}`;
     }
   }
 

@@ -234,6 +234,9 @@ function fromAccessAnalyzerEvent(envelope: Envelope, replayed: boolean, context:
   if (detail.isDeleted) return { kind: 'ignored', eventId, reason: 'the finding was deleted' };
   if (detail.status !== 'ACTIVE') return { kind: 'ignored', eventId, reason: `finding status ${detail.status} needs no action` };
   if (detail.error) return { kind: 'skipped', eventId, reason: `Access Analyzer could not analyze the resource (${detail.error})` };
+  if (detail.findingType && detail.findingType !== 'ExternalAccess') {
+    return { kind: 'skipped', eventId, reason: `Access Analyzer ${detail.findingType} findings have no driftfix fix` };
+  }
 
   return {
     kind: 'finding',

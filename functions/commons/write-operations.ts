@@ -12,6 +12,9 @@ export const WRITE_OPERATIONS = {
   'IAM.CreatePolicyVersion': 'iam:CreatePolicyVersion',
   'IAM.DeletePolicyVersion': 'iam:DeletePolicyVersion',
   'IAM.SetDefaultPolicyVersion': 'iam:SetDefaultPolicyVersion',
+  'IAM.UpdateAssumeRolePolicy': 'iam:UpdateAssumeRolePolicy',
+  'S3.PutBucketPolicy': 's3:PutBucketPolicy',
+  'S3.DeleteBucketPolicy': 's3:DeleteBucketPolicy',
 } as const;
 
 export type WriteOperation = keyof typeof WRITE_OPERATIONS;

@@ -3,13 +3,14 @@ import {
   DeleteBucketEncryptionCommand,
   DeletePublicAccessBlockCommand,
   PutBucketEncryptionCommand,
+  PutBucketPolicyCommand,
   PutBucketTaggingCommand,
   PutBucketWebsiteCommand,
   PutPublicAccessBlockCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { DeletePublicAccessBlockCommand as DeleteAccountPublicAccessBlockCommand, type S3ControlClient } from '@aws-sdk/client-s3-control';
-import { CreatePolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
+import { CreatePolicyCommand, CreateRoleCommand, type IAMClient, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import { DEFAULT_EXCLUSION_TAG } from '../../functions/commons/constants.ts';
 
 /** How each bucket named by the sample events in events/ has drifted. */
@@ -21,7 +22,7 @@ export const DEMO_BUCKETS = {
   'driftfix-demo-website': 'Block Public Access off, static website hosting on',
   'driftfix-demo-excluded': `Block Public Access off, tagged ${DEFAULT_EXCLUSION_TAG}=true`,
   'driftfix-demo-analyzer-public': 'Block Public Access partly off',
-  'driftfix-demo-shared': 'shared with another account',
+  'driftfix-demo-shared': 'bucket policy shares it with account 444455556666',
 } as const;
 
 export type DemoBucket = keyof typeof DEMO_BUCKETS;
@@ -56,7 +57,24 @@ export async function seedTooBroadPolicy(iam: IAMClient): Promise<{ id: string; 
  * Creates (or resets) the drifted resources the sample events describe, in a local emulator:
  * never point this at a real account.
  */
-export async function seedDemoResources(clients: { s3: S3Client; s3control: S3ControlClient }, account: string): Promise<void> {
+/** A role that account 444455556666 may assume, next to a service it should keep trusting. */
+async function seedPartnerRole(iam: IAMClient): Promise<void> {
+  const trust = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 'Partner', Effect: 'Allow', Principal: { AWS: '444455556666' }, Action: 'sts:AssumeRole' },
+      { Sid: 'Lambda', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+    ],
+  });
+  try {
+    await iam.send(new CreateRoleCommand({ RoleName: 'driftfix-demo-partner-access', AssumeRolePolicyDocument: trust }));
+  } catch (error) {
+    if ((error as Error).name !== 'EntityAlreadyExists' && (error as Error).name !== 'EntityAlreadyExistsException') throw error;
+    await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: 'driftfix-demo-partner-access', PolicyDocument: trust }));
+  }
+}
+
+export async function seedDemoResources(clients: { s3: S3Client; s3control: S3ControlClient; iam?: IAMClient }, account: string): Promise<void> {
   const { s3 } = clients;
   for (const bucket of Object.keys(DEMO_BUCKETS)) {
     await createBucket(s3, bucket);
@@ -87,6 +105,19 @@ export async function seedDemoResources(clients: { s3: S3Client; s3control: S3Co
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: false, RestrictPublicBuckets: false },
     }),
   );
+  await s3.send(
+    new PutBucketPolicyCommand({
+      Bucket: 'driftfix-demo-shared',
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Sid: 'PartnerRead', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::444455556666:root' }, Action: 's3:GetObject', Resource: 'arn:aws:s3:::driftfix-demo-shared/*' },
+          { Sid: 'OwnReporting', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:role/reporting` }, Action: 's3:GetObject', Resource: 'arn:aws:s3:::driftfix-demo-shared/*' },
+        ],
+      }),
+    }),
+  );
+  if (clients.iam) await seedPartnerRole(clients.iam);
   try {
     await clients.s3control.send(new DeleteAccountPublicAccessBlockCommand({ AccountId: account }));
   } catch (error) {

@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { findPythonTool } from './python-tools.ts';
 
 /** The account the local emulator pretends to be; matches the sample events. */
@@ -43,20 +46,28 @@ export async function startMotoServer(options: { port?: number; account?: string
   }
   const port = options.port ?? (await freePort());
   const endpoint = `http://127.0.0.1:${port}`;
+  // moto logs every request: to a file, not a pipe, which would fill and stall moto whenever the
+  // parent is busy (a test waiting on a child process, for instance).
+  const logFile = join(mkdtempSync(join(tmpdir(), 'driftfix-moto-')), 'moto.log');
+  const log = openSync(logFile, 'a');
   const child: ChildProcess = spawn(binary, ['-H', '127.0.0.1', '-p', String(port)], {
     env: { ...process.env, MOTO_ACCOUNT_ID: options.account ?? LOCAL_ACCOUNT },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', log, log],
   });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4_000);
-  });
+  closeSync(log);
+  const stderrTail = () => {
+    try {
+      return readFileSync(logFile, 'utf8').slice(-4_000);
+    } catch {
+      return '';
+    }
+  };
   const deadline = Date.now() + 30_000;
   while (!(await isMotoReachable(endpoint))) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode}: ${stderr}`);
+    if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode}: ${stderrTail()}`);
     if (Date.now() > deadline) {
       child.kill();
-      throw new Error(`moto_server did not answer on ${endpoint} within 30 s: ${stderr}`);
+      throw new Error(`moto_server did not answer on ${endpoint} within 30 s: ${stderrTail()}`);
     }
     await new Promise((r) => setTimeout(r, 150));
   }

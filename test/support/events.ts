@@ -42,6 +42,7 @@ export function analyzerEvent(options: { bucket: string; isPublic?: boolean; sta
   event.id = options.id ?? freshId();
   event.detail.resource = `arn:aws:s3:::${options.bucket}`;
   event.detail.isPublic = options.isPublic ?? true;
+  if (options.isPublic === false) event.detail.principal = { AWS: OTHER_ACCOUNT };
   event.detail.status = options.status ?? 'ACTIVE';
   return event;
 }

@@ -10,7 +10,11 @@ const split = (action: string) => {
 
 /** Like Cloud Custodian's iamgen test: every declared permission is a real IAM action. */
 describe('declared permissions against the IAM action catalog', () => {
-  const declared = RULES.flatMap((rule) => [...rule.permissions.read, ...rule.permissions.write].map((action) => [rule.id, action] as const));
+  const declared = RULES.flatMap((rule) =>
+    [...rule.permissions.read, ...rule.permissions.write, ...(rule.permissions.alsoOn ?? []).flatMap((extra) => extra.actions)].map(
+      (action) => [rule.id, action] as const,
+    ),
+  );
 
   it.each(declared)('%s declares %s, which exists', async (_rule, action) => {
     const { service, name } = split(action);

@@ -56,9 +56,13 @@ describe('routing from what the rules declare', () => {
     expect(routeEvent(analyzerEvent({ bucket: 'b-1' }), true).map((rule) => rule.id)).toEqual(['s3-bucket-public-access-block']);
   });
 
+  it('a cross-account bucket finding goes to the bucket policy rule, a role one to the trust policy rule', () => {
+    expect(routeEvent(analyzerEvent({ bucket: 'b-1', isPublic: false }), true).map((rule) => rule.id)).toEqual(['s3-bucket-policy-external-access']);
+    expect(routeEvent(loadSample('access-analyzer/iam-role-cross-account.json'), true).map((rule) => rule.id)).toEqual(['iam-role-trust-external-access']);
+  });
+
   it.each([
     ['a compliant verdict', configEvent({ rule: 's3-bucket-public-read-prohibited', resourceId: 'b-1', compliance: 'COMPLIANT' })],
-    ['a cross-account finding', analyzerEvent({ bucket: 'b-1', isPublic: false })],
     ['a resolved finding', analyzerEvent({ bucket: 'b-1', status: 'RESOLVED' })],
     ['an unanswered Config rule', loadSample('config/unanswered-rule-skipped.json')],
   ])('%s is routed nowhere', (_name, event) => {

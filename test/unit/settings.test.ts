@@ -11,6 +11,8 @@ describe('deployment settings', () => {
       's3-bucket-public-access-block': 'auto',
       's3-account-public-access-block': 'approve',
       'iam-policy-wildcards': 'approve',
+      's3-bucket-policy-external-access': 'approve',
+      'iam-role-trust-external-access': 'approve',
     });
     expect(settings.exclusionTag).toEqual({ key: 'remediation:skip', value: 'true' });
     expect(settings.acceptReplay).toBe(true);

@@ -1,0 +1,81 @@
+import { GetRoleCommand, ListRoleTagsCommand } from '@aws-sdk/client-iam';
+import { z } from 'zod';
+import { externalAccounts, removeAccounts } from './external-principals.ts';
+import { parsePolicy, serializePolicy } from './iam-policy-document.ts';
+import type { Plan, Rule, RuleTarget, Step } from './types.ts';
+
+const params = z.strictObject({});
+
+export interface IamRoleTrustState {
+  roleName: string;
+  /** The trust (assume-role) policy, decoded. */
+  trustPolicy: string;
+}
+
+/** Access Analyzer names the role by ARN; the API wants its name (the last part of the path). */
+function roleName(target: RuleTarget): string {
+  const resource = target.resourceId.split(':').slice(5).join(':');
+  if (!resource.startsWith('role/')) throw new Error(`${target.resourceId} is not a role ARN`);
+  return resource.split('/').pop() ?? '';
+}
+
+function decode(text: string | undefined): string {
+  if (!text) throw new Error('IAM returned no trust policy');
+  return text.trimStart().startsWith('{') ? text : decodeURIComponent(text);
+}
+
+export const iamRoleTrustExternalAccess: Rule<IamRoleTrustState, z.infer<typeof params>> = {
+  id: 'iam-role-trust-external-access',
+  title: 'IAM role assumable from another account',
+  resourceType: 'AWS::IAM::Role',
+  answers: { configRules: [], accessAnalyzer: { resourceType: 'AWS::IAM::Role', isPublic: false } },
+  // Cross-account roles are often intended: always a person's decision.
+  defaultMode: 'approve',
+  risk: 'high',
+  reservedConcurrency: 2,
+  params,
+  permissions: {
+    read: ['iam:GetRole', 'iam:ListRoleTags'],
+    write: ['iam:UpdateAssumeRolePolicy'],
+    resource: 'iam-role',
+    wildcardOnly: [],
+  },
+
+  async readTags({ clients, target }) {
+    const output = await clients.iam.send(new ListRoleTagsCommand({ RoleName: roleName(target) }));
+    return Object.fromEntries((output.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+  },
+
+  async readState({ clients, target }) {
+    const name = roleName(target);
+    const { Role: role } = await clients.iam.send(new GetRoleCommand({ RoleName: name }));
+    return { roleName: name, trustPolicy: decode(role?.AssumeRolePolicyDocument) };
+  },
+
+  plan(state, _params, finding): Plan {
+    const accounts = finding.trigger.kind === 'access-analyzer' ? externalAccounts(finding.trigger.principal) : [];
+    if (accounts.length === 0) return { status: 'unfixable', summary: 'the finding names no external account to remove' };
+    const parsed = parsePolicy(state.trustPolicy);
+    const removal = removeAccounts(parsed.statements, accounts);
+    if (removal.changes.length === 0) return { status: 'compliant', summary: `the trust policy no longer lets ${accounts.join(', ')} assume the role` };
+    if (removal.statements.length === 0) {
+      return {
+        status: 'unfixable',
+        summary: `removing ${accounts.join(', ')} would leave role ${state.roleName} with an empty trust policy; change it by hand`,
+      };
+    }
+    const trustPolicy = serializePolicy(parsed, removal.statements);
+    const summary = `stop ${accounts.join(', ')} assuming role ${state.roleName}: ${removal.changes.join('; ')}`;
+    const step: Step = {
+      operation: 'IAM.UpdateAssumeRolePolicy',
+      input: { RoleName: state.roleName, PolicyDocument: trustPolicy },
+      description: summary,
+      before: state,
+      after: { roleName: state.roleName, trustPolicy },
+      undo: { operation: 'IAM.UpdateAssumeRolePolicy', input: { RoleName: state.roleName, PolicyDocument: state.trustPolicy } },
+    };
+    return { status: 'change', summary, steps: [step], approvalReason: 'access for another account may be intended: a person decides' };
+  },
+
+  describe: (state) => `trust policy of ${state.roleName} with ${parsePolicy(state.trustPolicy).statements.length} statement(s)`,
+};
