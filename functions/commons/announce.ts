@@ -10,8 +10,13 @@ const ANNOUNCED = new Set(['remediated', 'pending-approval', 'notified', 'failed
 
 export type AnnounceResult = 'posted' | 'failed' | 'log-only' | 'not-announced';
 
+export function isAnnounced(outcome: string): boolean {
+  return ANNOUNCED.has(outcome);
+}
+
 export function needsAnnouncement(record: ChangeRecord): boolean {
-  return record.status === 'final' && ANNOUNCED.has(record.outcome) && record.notification?.status !== 'posted';
+  const status = record.notification?.status;
+  return record.status === 'final' && ANNOUNCED.has(record.outcome) && status !== 'posted' && status !== 'log-only';
 }
 
 /**
@@ -23,8 +28,9 @@ export async function announce(
   record: ChangeRecord,
   context: { store: RecordStore; notifier: Notifier; rule: AnyRule; approval?: PendingApproval | undefined; note?: string },
 ): Promise<AnnounceResult> {
-  if (!needsAnnouncement(record)) return 'not-announced';
   const { store, notifier, rule, approval } = context;
+  const logOnly = !notifier.enabled && record.status === 'final' && ANNOUNCED.has(record.outcome);
+  if (!logOnly && !needsAnnouncement(record)) return 'not-announced';
   const waiting = record.outcome === 'pending-approval' && approval?.status === 'pending';
   const message = recordMessage({
     record,
@@ -37,7 +43,8 @@ export async function announce(
   const attempts = (record.notification?.attempts ?? 0) + 1;
   if (!notifier.enabled) {
     await notifier.post(message);
-    await store.putRecord({ ...record, notification: { status: 'log-only', attempts } });
+    // The engine writes log-only records marked so already; saves a write per record.
+    if (record.notification?.status !== 'log-only') await store.putRecord({ ...record, notification: { status: 'log-only', attempts } });
     return 'log-only';
   }
   try {

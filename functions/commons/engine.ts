@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AnyRule, Plan, ReadContext, ReadClients, Step } from '../../rules/types.ts';
-import { type AnnounceResult, announce, needsAnnouncement } from './announce.ts';
+import { type AnnounceResult, announce, isAnnounced, needsAnnouncement } from './announce.ts';
 import { applyStep } from './apply-steps.ts';
 import { type CallLog, withCallLog } from './call-log.ts';
 import { type ChangeRecord, isSettled, type PendingApproval, recordIdFor } from './change-record.ts';
@@ -411,6 +411,9 @@ class Decision {
       ...(details.approval?.decidedBy && details.approval.status !== 'pending' ? { decidedBy: details.approval.decidedBy } : {}),
       ...(details.notification ? { notification: details.notification } : {}),
     };
+    if (!record.notification && status === 'final' && !this.notifier.enabled && isAnnounced(outcome)) {
+      record.notification = { status: 'log-only', attempts: 1 };
+    }
     await store.putRecord(record);
     return record;
   }
