@@ -50,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
     help: { type: 'boolean' },
     bus: { type: 'string' },
     retarget: { type: 'boolean' },
+    concurrency: { type: 'string' },
   } as const;
   let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
   try {
@@ -80,13 +81,33 @@ async function main(argv: string[]): Promise<number> {
   }
   const runtime = await createLocalRuntime({ needStore: apply });
 
-  let bad = 0;
-  for (const file of files) {
-    const result = await replayFile(file, runtime, { apply });
-    if (result.outcome === 'rejected' || result.outcome === 'failed') bad += 1;
-    const line = toReplayLine(file, result);
-    console.log(values.json ? JSON.stringify(line) : formatResult(line, result));
+  const concurrency = values.concurrency ? Number(values.concurrency) : 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
+    console.error('--concurrency must be a whole number from 1 to 256');
+    return 2;
   }
+  const results = new Array<EventResult | undefined>(files.length);
+  let printed = 0;
+  let bad = 0;
+  // Print as soon as every earlier file is done, so output keeps the file order.
+  const flush = () => {
+    while (printed < files.length && results[printed]) {
+      const result = results[printed] as EventResult;
+      if (result.outcome === 'rejected' || result.outcome === 'failed') bad += 1;
+      const line = toReplayLine(files[printed] as string, result);
+      console.log(values.json ? JSON.stringify(line) : formatResult(line, result));
+      printed += 1;
+    }
+  };
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const index = next++;
+      results[index] = await replayFile(files[index] as string, runtime, { apply });
+      flush();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
   if (!values.json) console.error(`\n${files.length} event(s), ${bad} rejected or failed${apply ? '' : ' (dry run: nothing was changed; add --apply to act)'}`);
   return bad > 0 ? 1 : 0;
 }
