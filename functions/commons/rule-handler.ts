@@ -1,5 +1,4 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import type { AnyRule } from '../../rules/types.ts';
@@ -25,7 +24,8 @@ export function createRuleHandler(rule: AnyRule): RuleHandler {
   const endpoint = process.env.AWS_ENDPOINT_URL || undefined;
   const clients = createResourceClients({ region, endpoint });
   const store = new DynamoRecordStore(new DynamoDBClient({ region, ...(endpoint ? { endpoint } : {}) }), settings.table);
-  const notifier = createNotifier(slackConfigFromEnv(), new SecretsManagerClient({ region, ...(endpoint ? { endpoint } : {}) }), {
+  const secrets = async () => new (await import('@aws-sdk/client-secrets-manager')).SecretsManagerClient({ region, ...(endpoint ? { endpoint } : {}) });
+  const notifier = createNotifier(slackConfigFromEnv(), secrets, {
     log: (line) => logger.info(`record (Slack not configured): ${line}`),
   });
 

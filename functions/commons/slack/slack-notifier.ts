@@ -1,6 +1,5 @@
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ErrorCode, WebClient } from '@slack/web-api';
-import { loadSlackSecret } from './slack-secret.ts';
+import type { WebClient } from '@slack/web-api';
+import { loadSlackSecret, type SecretsSource } from './slack-secret.ts';
 import type { SlackMessage } from './slack-messages.ts';
 
 export interface MessageRef {
@@ -47,13 +46,14 @@ class SlackNotifier implements Notifier {
 
   constructor(
     private readonly config: SlackConfig,
-    private readonly secrets: SecretsManagerClient,
+    private readonly secrets: SecretsSource,
     private readonly sleep: (ms: number) => Promise<void>,
   ) {}
 
   private web(): Promise<WebClient> {
-    this.client ??= loadSlackSecret(this.secrets, this.config.secretId).then(
-      (secret) =>
+    // The Slack client is loaded on first use, not at cold start.
+    this.client ??= Promise.all([loadSlackSecret(this.secrets, this.config.secretId), import('@slack/web-api')]).then(
+      ([secret, { WebClient }]) =>
         new WebClient(secret.botToken, {
           ...(this.config.apiUrl ? { slackApiUrl: this.config.apiUrl.replace(/\/?$/, '/') } : {}),
           retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 1_000, randomize: true },
@@ -105,9 +105,12 @@ class SlackNotifier implements Notifier {
   }
 }
 
+/** @slack/web-api's ErrorCode.RateLimitedError, by value: the module is loaded lazily. */
+const RATE_LIMITED = 'slack_webapi_rate_limited_error';
+
 function rateLimitedFor(error: unknown): number | undefined {
   const candidate = error as { code?: string; retryAfter?: number };
-  return candidate.code === ErrorCode.RateLimitedError ? Math.max(0, (candidate.retryAfter ?? 1) * 1000) : undefined;
+  return candidate.code === RATE_LIMITED ? Math.max(0, (candidate.retryAfter ?? 1) * 1000) : undefined;
 }
 
 /** Without Slack settings the bot still works: records go to the log only. */
@@ -131,7 +134,7 @@ export class LogOnlyNotifier implements Notifier {
 
 export function createNotifier(
   config: SlackConfig | undefined,
-  secrets: SecretsManagerClient,
+  secrets: SecretsSource,
   options: { log?: (line: string) => void; sleep?: (ms: number) => Promise<void> } = {},
 ): Notifier {
   if (!config) return new LogOnlyNotifier(options.log);

@@ -1,4 +1,4 @@
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import { ConfigurationError } from '../errors.ts';
 
@@ -18,7 +18,10 @@ const cache = new Map<string, Promise<SlackSecret>>();
  * The bot token and signing secret, from one Secrets Manager secret, read once per container.
  * A failed read is not cached, so the next invocation tries again.
  */
-export function loadSlackSecret(client: SecretsManagerClient, secretId: string): Promise<SlackSecret> {
+/** A client, or a way to make one when first needed (functions load the SDK module only then). */
+export type SecretsSource = SecretsManagerClient | (() => Promise<SecretsManagerClient>);
+
+export function loadSlackSecret(client: SecretsSource, secretId: string): Promise<SlackSecret> {
   let pending = cache.get(secretId);
   if (!pending) {
     pending = readSecret(client, secretId);
@@ -28,7 +31,9 @@ export function loadSlackSecret(client: SecretsManagerClient, secretId: string):
   return pending;
 }
 
-async function readSecret(client: SecretsManagerClient, secretId: string): Promise<SlackSecret> {
+async function readSecret(source: SecretsSource, secretId: string): Promise<SlackSecret> {
+  const client = typeof source === 'function' ? await source() : source;
+  const { GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
   const output = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
   let parsed: unknown;
   try {
