@@ -97,6 +97,7 @@ export const iamPolicyWildcards: Rule<IamPolicyWildcardsState, IamPolicyWildcard
   id: 'iam-policy-wildcards',
   title: 'IAM policy wildcard grants',
   resourceType: 'AWS::IAM::Policy',
+  services: ['iam'],
   answers: { configRules: ['iam-policy-no-statements-with-admin-access', 'iam-policy-no-statements-with-full-access'] },
   // Taking permissions away can break a workload: a person decides.
   defaultMode: 'approve',

@@ -28,6 +28,7 @@ export const iamRoleTrustExternalAccess: Rule<IamRoleTrustState, z.infer<typeof 
   id: 'iam-role-trust-external-access',
   title: 'IAM role assumable from another account',
   resourceType: 'AWS::IAM::Role',
+  services: ['iam'],
   answers: { configRules: [], accessAnalyzer: { resourceType: 'AWS::IAM::Role', isPublic: false } },
   // Cross-account roles are often intended: always a person's decision.
   defaultMode: 'approve',

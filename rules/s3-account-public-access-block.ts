@@ -21,6 +21,7 @@ export const s3AccountPublicAccessBlock: Rule<S3AccountPublicAccessBlockState, S
   id: 's3-account-public-access-block',
   title: 'S3 account-level Block Public Access',
   resourceType: 'AWS::::Account',
+  services: ['s3control'],
   answers: {
     configRules: ['s3-account-level-public-access-blocks', 's3-account-level-public-access-blocks-periodic'],
   },

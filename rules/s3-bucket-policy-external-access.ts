@@ -16,6 +16,7 @@ export const s3BucketPolicyExternalAccess: Rule<S3BucketPolicyState, z.infer<typ
   id: 's3-bucket-policy-external-access',
   title: 'S3 bucket shared with another account',
   resourceType: 'AWS::S3::Bucket',
+  services: ['s3'],
   answers: { configRules: [], accessAnalyzer: { resourceType: 'AWS::S3::Bucket', isPublic: false } },
   // Sharing with another account is often intended: always a person's decision.
   defaultMode: 'approve',

@@ -1,4 +1,3 @@
-import { StartResourceScanCommand } from '@aws-sdk/client-accessanalyzer';
 import { GetBucketWebsiteCommand, GetPublicAccessBlockCommand } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import {
@@ -29,6 +28,7 @@ export const s3BucketPublicAccessBlock: Rule<S3BucketPublicAccessBlockState, S3B
   id: 's3-bucket-public-access-block',
   title: 'S3 bucket Block Public Access',
   resourceType: 'AWS::S3::Bucket',
+  services: ['s3', 'accessAnalyzer'],
   answers: {
     configRules: [
       's3-bucket-level-public-access-prohibited',
@@ -104,6 +104,7 @@ export const s3BucketPublicAccessBlock: Rule<S3BucketPublicAccessBlockState, S3B
   /** An Access Analyzer finding resolves at the next scan; ask for that scan now. */
   async afterChange(clients, finding) {
     if (finding.trigger.kind !== 'access-analyzer' || !finding.trigger.analyzerArn) return '';
+    const { StartResourceScanCommand } = await import('@aws-sdk/client-accessanalyzer');
     await clients.accessAnalyzer.send(new StartResourceScanCommand({ analyzerArn: finding.trigger.analyzerArn, resourceArn: finding.resourceArn }));
     return 'asked Access Analyzer to re-scan the bucket';
   },

@@ -41,6 +41,7 @@ export const s3DefaultEncryption: Rule<S3DefaultEncryptionState, S3DefaultEncryp
   id: 's3-default-encryption',
   title: 'S3 default encryption',
   resourceType: 'AWS::S3::Bucket',
+  services: ['s3'],
   answers: { configRules: ['s3-bucket-server-side-encryption-enabled', 's3-default-encryption-kms'] },
   defaultMode: 'auto',
   risk: 'low',

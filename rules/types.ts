@@ -7,6 +7,9 @@ import type { Mode } from '../functions/commons/constants.ts';
 import type { Finding } from '../functions/commons/finding.ts';
 import type { WriteOperation } from '../functions/commons/write-operations.ts';
 
+/** The AWS services whose clients a rule uses; its function loads only those. */
+export type Service = 's3' | 's3control' | 'iam' | 'accessAnalyzer';
+
 /** The AWS clients a rule may read with. Writes never go through a rule: see apply-steps.ts. */
 export interface ReadClients {
   s3: S3Client;
@@ -57,6 +60,8 @@ export interface Rule<State = unknown, Params = unknown> {
   id: string;
   title: string;
   resourceType: string;
+  /** The services its reads, writes and follow-ups call. */
+  services: readonly Service[];
   answers: RuleAnswers;
   defaultMode: Mode;
   risk: 'low' | 'medium' | 'high';

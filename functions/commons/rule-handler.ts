@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import type { AnyRule } from '../../rules/types.ts';
-import { createResourceClients } from './aws-clients.ts';
+import { loadResourceClients } from './lambda-clients.ts';
 import { type EngineDeps, type EventResult, processEvent } from './engine.ts';
 import { ConfigurationError, NotificationFailedError, RemediationFailedError } from './errors.ts';
 import { DynamoRecordStore } from './record-store.ts';
@@ -22,7 +22,7 @@ export function createRuleHandler(rule: AnyRule): RuleHandler {
   const settings = loadSettings([rule]);
   if (!settings.table) throw new ConfigurationError('REMEDIATION_TABLE is not set');
   const endpoint = process.env.AWS_ENDPOINT_URL || undefined;
-  const clients = createResourceClients({ region, endpoint });
+  let clients: ReturnType<typeof loadResourceClients> | undefined;
   const store = new DynamoRecordStore(new DynamoDBClient({ region, ...(endpoint ? { endpoint } : {}) }), settings.table);
   const secrets = async () => new (await import('@aws-sdk/client-secrets-manager')).SecretsManagerClient({ region, ...(endpoint ? { endpoint } : {}) });
   const notifier = createNotifier(slackConfigFromEnv(), secrets, {
@@ -31,7 +31,8 @@ export function createRuleHandler(rule: AnyRule): RuleHandler {
 
   return async (event, context) => {
     const account = context.invokedFunctionArn.split(':')[4] ?? '';
-    const deps: EngineDeps = { rules: [rule], clients, store, settings, identity: { account, region }, log: logger, notifier };
+    clients ??= loadResourceClients(rule.services, { region, endpoint });
+    const deps: EngineDeps = { rules: [rule], clients: await clients, store, settings, identity: { account, region }, log: logger, notifier };
     const result = await processEvent(event, rule, deps, { dryRun: false });
     return reportResult(logger, result);
   };
