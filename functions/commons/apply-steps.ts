@@ -2,7 +2,6 @@ import type { ReadClients, Step } from '../../rules/types.ts';
 import type { WriteOperation } from './write-operations.ts';
 
 type Input = Record<string, unknown>;
-// biome-ignore lint/suspicious/noExplicitAny: each command takes its own input type; inputs come from the rules' own plans
 type AnyInput = any;
 
 /**
