@@ -1,6 +1,8 @@
 import { RULES } from '../rules/index.ts';
 import type { AnyRule } from '../rules/types.ts';
+import type { EventPattern } from '../functions/commons/event-pattern.ts';
 import { eventPatternsFor } from '../functions/commons/routing.ts';
+import { UNHANDLED_FUNCTION, unhandledFindingPatterns } from '../functions/commons/unhandled-findings.ts';
 
 /**
  * The deployment, derived from what each rule declares: one function per rule, its EventBridge
@@ -19,6 +21,11 @@ export const INTERACTIVITY_ACTIONS = {
   events: ['events:PutEvents'],
 } as const;
 export const INTERACTIVITY_FUNCTION = 'slack-actions';
+/** The unhandled-findings function only writes its records: it reads and changes nothing else. */
+export const UNHANDLED_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem'] as const;
+
+/** Functions EventBridge invokes: one per rule, and the one for findings no rule fixes. */
+export const EVENT_FUNCTIONS = [...RULES.map((rule) => rule.id), UNHANDLED_FUNCTION];
 
 /** The AWS Config managed rules driftfix answers, by rule name: deployed with `deployConfigRules`. */
 export const MANAGED_CONFIG_RULES: Record<string, { identifier: string; scope?: string[]; periodic?: boolean }> = {
@@ -67,31 +74,37 @@ export function functionDefinitions(options: DeploymentOptions): Record<string, 
     timeout: 10,
     events: [{ httpApi: { method: 'POST', path: '/slack/actions' } }],
   };
+  const eventFunction = (id: string, description: string, patterns: EventPattern[], reservedConcurrency?: number) => ({
+    handler: `functions/${id}.handler`,
+    description,
+    // Fn::Sub rather than a logical id: the framework would add a DependsOn that cfn-lint
+    // flags as redundant (W3005); Sub already orders the role first.
+    role: { 'Fn::Sub': `\${${roleLogicalId({ id })}.Arn}` },
+    // Asynchronous invocations that fail every retry land here, the event intact, for redrive.
+    onError: getAtt(deadLetterQueueId(id), 'Arn'),
+    maximumRetryAttempts: 2,
+    ...(reservedConcurrency ? { reservedConcurrency } : {}),
+    events: patterns.map((pattern) => ({
+      eventBridge: {
+        pattern,
+        retryPolicy: { maximumEventAge: 86_400, maximumRetryAttempts: 185 },
+        // Events EventBridge could not deliver at all (throttled, function missing).
+        deadLetterQueueArn: getAtt(deadLetterQueueId(id), 'Arn'),
+      },
+    })),
+  });
   const rules = Object.fromEntries(
     RULES.map((rule) => [
       rule.id,
-      {
-        handler: `functions/${rule.id}.handler`,
-        description: `driftfix: ${rule.title}`,
-        // Fn::Sub rather than a logical id: the framework would add a DependsOn that cfn-lint
-        // flags as redundant (W3005); Sub already orders the role first.
-        role: { 'Fn::Sub': `\${${roleLogicalId(rule)}.Arn}` },
-        // Asynchronous invocations that fail every retry land here, the event intact, for redrive.
-        onError: getAtt(deadLetterQueueId(rule.id), 'Arn'),
-        maximumRetryAttempts: 2,
-        ...(rule.reservedConcurrency ? { reservedConcurrency: rule.reservedConcurrency } : {}),
-        events: eventPatternsFor(rule, { acceptReplay: options.acceptReplay }).map((pattern) => ({
-          eventBridge: {
-            pattern,
-            retryPolicy: { maximumEventAge: 86_400, maximumRetryAttempts: 185 },
-            // Events EventBridge could not deliver at all (throttled, function missing).
-            deadLetterQueueArn: getAtt(deadLetterQueueId(rule.id), 'Arn'),
-          },
-        })),
-      },
+      eventFunction(rule.id, `driftfix: ${rule.title}`, eventPatternsFor(rule, { acceptReplay: options.acceptReplay }), rule.reservedConcurrency),
     ]),
   );
-  return { ...rules, [INTERACTIVITY_FUNCTION]: interactivity };
+  const unhandled = eventFunction(
+    UNHANDLED_FUNCTION,
+    'driftfix: Access Analyzer findings with no automatic fix (notified or skipped)',
+    unhandledFindingPatterns(RULES, { acceptReplay: options.acceptReplay }),
+  );
+  return { ...rules, [UNHANDLED_FUNCTION]: unhandled, [INTERACTIVITY_FUNCTION]: interactivity };
 }
 
 /** The resources a rule's scoped actions apply to. */
@@ -188,6 +201,16 @@ export function roleResources(options: DeploymentOptions): Record<string, unknow
       options,
     );
   }
+  resources[roleLogicalId({ id: UNHANDLED_FUNCTION })] = role(
+    UNHANDLED_FUNCTION,
+    'driftfix unhandled findings: its records only, no access to the account resources',
+    [
+      { Sid: 'RecordsTable', Effect: 'Allow', Action: [...UNHANDLED_TABLE_ACTIONS], Resource: TABLE },
+      slackSecret(options),
+      { Sid: 'DeadLetters', Effect: 'Allow', Action: [...DEAD_LETTER_ACTIONS], Resource: getAtt(deadLetterQueueId(UNHANDLED_FUNCTION), 'Arn') },
+    ],
+    options,
+  );
   resources[roleLogicalId({ id: INTERACTIVITY_FUNCTION })] = role(
     INTERACTIVITY_FUNCTION,
     'driftfix Slack interactivity: decisions and approval events only, no access to the account resources',
@@ -211,7 +234,7 @@ export function roleResources(options: DeploymentOptions): Record<string, unknow
 export function operationsResources(options: DeploymentOptions): Record<string, unknown> {
   const resources: Record<string, unknown> = {};
   const alarmActions = { 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] };
-  for (const functionId of [...RULES.map((rule) => rule.id), INTERACTIVITY_FUNCTION]) {
+  for (const functionId of [...EVENT_FUNCTIONS, INTERACTIVITY_FUNCTION]) {
     const name = logicalName(functionId);
     const functionName = `${options.service}-${options.stage}-${functionId}`;
     resources[`${name}ErrorsAlarm`] = {

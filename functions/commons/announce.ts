@@ -26,7 +26,7 @@ export function needsAnnouncement(record: ChangeRecord): boolean {
  */
 export async function announce(
   record: ChangeRecord,
-  context: { store: RecordStore; notifier: Notifier; rule: AnyRule; approval?: PendingApproval | undefined; note?: string },
+  context: { store: RecordStore; notifier: Notifier; rule: Pick<AnyRule, 'title' | 'risk'>; approval?: PendingApproval | undefined; note?: string },
 ): Promise<AnnounceResult> {
   const { store, notifier, rule, approval } = context;
   const logOnly = !notifier.enabled && record.status === 'final' && ANNOUNCED.has(record.outcome);

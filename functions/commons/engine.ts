@@ -11,6 +11,7 @@ import { type ApprovedEvent, intakeEvent } from './intake.ts';
 import type { RecordStore } from './record-store.ts';
 import { chooseRule } from './routing.ts';
 import type { Settings } from './settings.ts';
+import { notifyUnhandled } from './unhandled-findings.ts';
 import { LogOnlyNotifier, type Notifier } from './slack/slack-notifier.ts';
 
 export interface EngineLog {
@@ -76,6 +77,11 @@ export async function processEvent(raw: unknown, functionRule: AnyRule, deps: En
   const now = deps.now ?? Date.now;
   const intake = intakeEvent(raw, { ...deps.identity, acceptReplay: deps.settings.acceptReplay, now });
   if (intake.kind === 'approved') return processApproved(intake.approved, functionRule, deps, options);
+  if (intake.kind === 'skipped' && intake.unhandled) {
+    // An error or internal-access finding of a resource type this rule handles: nothing to fix.
+    const notified = await notifyUnhandled(intake.unhandled, deps, options.dryRun);
+    if (notified) return notified;
+  }
   if (intake.kind !== 'finding') {
     return { outcome: intake.kind, reason: intake.reason, calls: [], writes: 0, ...(intake.eventId ? { eventId: intake.eventId } : {}) };
   }

@@ -33,11 +33,25 @@ export interface ApprovedEvent {
   ruleId: string;
 }
 
+/** An Access Analyzer finding driftfix has no fix for: recorded as `notified` when so configured. */
+export interface UnhandledFinding {
+  eventId: string;
+  account: string;
+  region: string;
+  replayed: boolean;
+  findingId: string;
+  resourceType: string;
+  resource: string;
+  findingType?: string;
+  isPublic: boolean;
+  reason: string;
+}
+
 export type IntakeResult =
   | { kind: 'finding'; finding: Finding }
   | { kind: 'approved'; approved: ApprovedEvent }
   | { kind: 'ignored'; reason: string; eventId?: string }
-  | { kind: 'skipped'; reason: string; eventId?: string }
+  | { kind: 'skipped'; reason: string; eventId?: string; unhandled?: UnhandledFinding }
   | { kind: 'rejected'; reason: string; eventId?: string };
 
 type Reporter = Finding['reporter'];
@@ -58,6 +72,9 @@ export function intakeEvent(raw: unknown, context: IntakeContext): IntakeResult 
   const eventId = envelope.id;
 
   const route = classify(envelope, context);
+  if (route.kind === 'skipped' && envelope.source === EVENT_SOURCE.accessAnalyzer && envelope.account === context.account && envelope.region === context.region) {
+    return { ...route, eventId, unhandled: unhandledFinding(envelope, route.reason) };
+  }
   if (route.kind !== 'reporter' && route.kind !== 'approved') return { ...route, eventId };
 
   if (envelope.account !== context.account) {
@@ -199,6 +216,24 @@ function configResourceProblem(detail: ConfigComplianceDetail, account: string):
   }
 }
 
+/** What a person needs to know of a finding with no fix, from whichever Access Analyzer shape it has. */
+export function unhandledFinding(envelope: Envelope, reason: string): UnhandledFinding {
+  const detail = envelope.detail;
+  const text = (value: unknown) => (typeof value === 'string' ? value.slice(0, 2048) : '');
+  return {
+    eventId: envelope.id,
+    account: envelope.account,
+    region: envelope.region,
+    replayed: envelope.source === EVENT_SOURCE.replay,
+    findingId: text(detail.id) || text(detail.findingId) || envelope.id,
+    resourceType: text(detail.resourceType) || 'unknown',
+    resource: text(detail.resource) || 'unknown',
+    ...(text(detail.findingType) ? { findingType: text(detail.findingType) } : {}),
+    isPublic: detail.isPublic === true,
+    reason,
+  };
+}
+
 function fromAccessAnalyzerEvent(envelope: Envelope, replayed: boolean, context: IntakeContext): IntakeResult {
   const eventId = envelope.id;
   const parsed = accessAnalyzerDetailSchema(context.now).safeParse(envelope.detail);
@@ -233,9 +268,13 @@ function fromAccessAnalyzerEvent(envelope: Envelope, replayed: boolean, context:
 
   if (detail.isDeleted) return { kind: 'ignored', eventId, reason: 'the finding was deleted' };
   if (detail.status !== 'ACTIVE') return { kind: 'ignored', eventId, reason: `finding status ${detail.status} needs no action` };
-  if (detail.error) return { kind: 'skipped', eventId, reason: `Access Analyzer could not analyze the resource (${detail.error})` };
+  if (detail.error) {
+    const reason = `Access Analyzer could not analyze the resource (${detail.error})`;
+    return { kind: 'skipped', eventId, reason, unhandled: unhandledFinding(envelope, reason) };
+  }
   if (detail.findingType && detail.findingType !== 'ExternalAccess') {
-    return { kind: 'skipped', eventId, reason: `Access Analyzer ${detail.findingType} findings have no driftfix fix` };
+    const reason = `Access Analyzer ${detail.findingType} findings have no driftfix fix`;
+    return { kind: 'skipped', eventId, reason, unhandled: unhandledFinding(envelope, reason) };
   }
 
   return {

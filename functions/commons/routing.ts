@@ -29,7 +29,8 @@ export function eventPatternsFor(rule: AnyRule, options: RoutingOptions): EventP
     patterns.push({
       source: sources(EVENT_SOURCE.accessAnalyzer),
       'detail-type': [DETAIL_TYPE.accessAnalyzerFinding],
-      detail: { resourceType: [analyzer.resourceType], status: ['ACTIVE'], isPublic: [analyzer.isPublic] },
+      // Error findings (the analyzer could not read the resource) go to the unhandled-findings function.
+      detail: { resourceType: [analyzer.resourceType], status: ['ACTIVE'], isPublic: [analyzer.isPublic], error: [{ exists: false }] },
     });
   }
   // Approved changes come back to the rule's own function, the only one holding its write permissions.

@@ -12,6 +12,8 @@ export interface Settings {
   approvalTtlHours: number;
   /** After a Reject, the rule leaves the resource alone for this long. */
   suppressionDays: number;
+  /** Access Analyzer findings with no fix: recorded and posted (`notify`) or only logged (`skip`). */
+  unhandledFindings: 'skip' | 'notify';
 }
 
 type Env = Record<string, string | undefined>;
@@ -34,6 +36,7 @@ export function loadSettings(rules: readonly AnyRule[], env: Env = process.env):
     acceptReplay: parseBoolean('ACCEPT_REPLAY', env.ACCEPT_REPLAY, true),
     approvalTtlHours: parsePositiveNumber('APPROVAL_TTL_HOURS', env.APPROVAL_TTL_HOURS, DEFAULT_APPROVAL_TTL_HOURS),
     suppressionDays: parsePositiveNumber('SUPPRESSION_DAYS', env.SUPPRESSION_DAYS, DEFAULT_SUPPRESSION_DAYS),
+    unhandledFindings: parseUnhandled(env.UNHANDLED_FINDINGS),
   };
 }
 
@@ -83,6 +86,12 @@ function parseExclusionTag(text: string | undefined): { key: string; value: stri
   const [key = '', value = 'true'] = spec.split('=');
   if (!/^[\w.:/=+@ -]{1,128}$/u.test(key)) throw new ConfigurationError(`EXCLUSION_TAG key "${key}" is not a valid tag key`);
   return { key, value };
+}
+
+function parseUnhandled(text: string | undefined): 'skip' | 'notify' {
+  if (text === undefined || text === '' || text === 'skip') return 'skip';
+  if (text === 'notify') return 'notify';
+  throw new ConfigurationError(`UNHANDLED_FINDINGS must be skip or notify, not "${text}"`);
 }
 
 function parseBoolean(name: string, text: string | undefined, fallback: boolean): boolean {

@@ -11,6 +11,7 @@ import { matchesPattern } from '../../functions/commons/event-pattern.ts';
 import { intakeEvent } from '../../functions/commons/intake.ts';
 import { DynamoRecordStore, ensureTable } from '../../functions/commons/record-store.ts';
 import { chooseRule, eventPatternsFor } from '../../functions/commons/routing.ts';
+import { handleUnhandledFinding, UNHANDLED_FUNCTION, unhandledFindingPatterns } from '../../functions/commons/unhandled-findings.ts';
 import { loadSettings, type Settings } from '../../functions/commons/settings.ts';
 
 type Env = Record<string, string | undefined>;
@@ -60,9 +61,16 @@ export async function createLocalRuntime(options: { needStore: boolean; env?: En
   };
 }
 
-/** The functions whose EventBridge patterns match the event, exactly as serverless.yml routes them. */
+/** The rule functions whose EventBridge patterns match the event, exactly as serverless.yml routes them. */
 export function routeEvent(event: unknown, acceptReplay: boolean, rules: readonly AnyRule[] = RULES): AnyRule[] {
   return rules.filter((rule) => eventPatternsFor(rule, { acceptReplay }).some((pattern) => matchesPattern(event, pattern)));
+}
+
+/** Every function the event goes to: rule functions and the unhandled-findings function. */
+export function functionsFor(event: unknown, acceptReplay: boolean, rules: readonly AnyRule[] = RULES): string[] {
+  const targets = routeEvent(event, acceptReplay, rules).map((rule) => rule.id);
+  if (unhandledFindingPatterns(rules, { acceptReplay }).some((pattern) => matchesPattern(event, pattern))) targets.push(UNHANDLED_FUNCTION);
+  return targets;
 }
 
 /**
@@ -70,9 +78,11 @@ export function routeEvent(event: unknown, acceptReplay: boolean, rules: readonl
  * pattern matches, explains why no function would have received it.
  */
 export async function dispatchEvent(event: unknown, runtime: LocalRuntime, options: { dryRun: boolean }): Promise<EventResult> {
-  const [target, ...others] = routeEvent(event, runtime.settings.acceptReplay, runtime.deps.rules);
-  if (others.length > 0) throw new Error(`event matches the patterns of several functions: ${[target, ...others].map((r) => r?.id).join(', ')}`);
-  if (target) return processEvent(event, target, { ...runtime.deps, rules: [target] }, options);
+  const [target, ...others] = functionsFor(event, runtime.settings.acceptReplay, runtime.deps.rules);
+  if (others.length > 0) throw new Error(`event matches the patterns of several functions: ${[target, ...others].join(', ')}`);
+  if (target === UNHANDLED_FUNCTION) return handleUnhandledFinding(event, runtime.deps, options);
+  const rule = runtime.deps.rules.find((candidate) => candidate.id === target);
+  if (rule) return processEvent(event, rule, { ...runtime.deps, rules: [rule] }, options);
 
   const intake = intakeEvent(event, { ...runtime.identity, acceptReplay: runtime.settings.acceptReplay, now: Date.now });
   if (intake.kind === 'approved') return { outcome: 'rejected', reason: `no driftfix rule ${intake.approved.ruleId}`, calls: [], writes: 0 };

@@ -11,6 +11,7 @@ import { decideApproval } from '../../functions/commons/approval-decisions.ts';
 import { type EngineDeps, processEvent } from '../../functions/commons/engine.ts';
 import type { RecordStore } from '../../functions/commons/record-store.ts';
 import { rollbackRecord } from '../../functions/commons/rollback.ts';
+import { dispatchEvent } from '../../scripts/lib/local-runtime.ts';
 import { ACCOUNT, analyzerEvent, loadSample, OTHER_ACCOUNT } from '../support/events.ts';
 import { testIam } from '../support/iam.ts';
 import { bucketPublicAccessBlock, createBucket, freshStore, localDeps, testS3, uniqueName } from '../support/local-aws.ts';
@@ -168,5 +169,45 @@ describe('Access Analyzer findings with no fix', () => {
     const result = await processEvent(loadSample(file), s3BucketPolicyExternalAccess, localDeps(), { dryRun: false });
     expect(result).toMatchObject({ outcome: 'skipped', calls: [], writes: 0 });
     expect(result.reason).toMatch(reason);
+  });
+});
+
+describe('Access Analyzer findings with no fix, when the deployment asks to be told (UNHANDLED_FINDINGS=notify)', () => {
+  it.each([
+    ['a KMS key finding (unhandled-findings function)', 'access-analyzer/kms-key-skipped.json', 'AWS::KMS::Key/arn:aws:kms:'],
+    ['an unused-access finding (unhandled-findings function)', 'access-analyzer/unused-access-skipped.json', 'AWS::IAM::Role/arn:aws:iam::111122223333:role/old-batch-job'],
+    ['an internal-access finding (a rule function hands it over)', 'access-analyzer/internal-access-skipped.json', 'AWS::S3::Bucket/arn:aws:s3:::driftfix-demo-internal'],
+    ['an error finding (unhandled-findings function)', 'access-analyzer/error-finding-skipped.json', 'AWS::S3::Bucket/arn:aws:s3:::driftfix-demo-unreadable'],
+  ])('%s becomes a notified record, posted, and changes nothing', async (_name, file, resource) => {
+    const { store } = await freshStore();
+    const notifier = {
+      enabled: true,
+      posted: [] as string[],
+      async post(message: { text: string }) {
+        this.posted.push(message.text);
+        return { channel: 'C0DRIFTFIX1', ts: '1.1' };
+      },
+      async update() {},
+      async tellUser() {},
+      async groupMembers() {
+        return [];
+      },
+    };
+    const deps = { ...localDeps({ store, env: { UNHANDLED_FINDINGS: 'notify' } }), notifier };
+    const result = await dispatchEvent(loadSample(file), { settings: deps.settings, identity: deps.identity, deps }, { dryRun: false });
+    expect(result).toMatchObject({ outcome: 'notified', writes: 0, calls: [], rule: 'unhandled-findings' });
+    expect(result.resource?.startsWith(resource)).toBe(true);
+    expect((await store.getRecord(result.recordId ?? ''))?.outcome).toBe('notified');
+    expect(notifier.posted[0]).toContain('no automatic fix');
+
+    const again = await dispatchEvent(loadSample(file), { settings: deps.settings, identity: deps.identity, deps }, { dryRun: false });
+    expect(again.reason).toMatch(/^duplicate delivery/);
+    expect(notifier.posted).toHaveLength(1);
+  });
+
+  it('a dry run only reports it skipped', async () => {
+    const deps = localDeps({ env: { UNHANDLED_FINDINGS: 'notify' } });
+    const result = await dispatchEvent(loadSample('access-analyzer/kms-key-skipped.json'), { settings: deps.settings, identity: deps.identity, deps }, { dryRun: true });
+    expect(result.outcome).toBe('skipped');
   });
 });

@@ -5,7 +5,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, S
 import { beforeAll, describe, expect, it } from 'vitest';
 import { toBusEntry } from '../../scripts/lib/bus-replay.ts';
 import { expandEventPaths } from '../../scripts/lib/event-files.ts';
-import { routeEvent } from '../../scripts/lib/local-runtime.ts';
+import { functionsFor } from '../../scripts/lib/local-runtime.ts';
 import { EVENTS_DIR, REGION } from '../support/events.ts';
 import { motoEndpoint, uniqueName } from '../support/local-aws.ts';
 import { packageService, ROOT, targetRuleId } from '../support/packaged.ts';
@@ -66,7 +66,7 @@ function expectRoutedAsLocally(delivered: Map<string, Array<Record<string, any>>
       .filter(([, events]) => events.some((candidate) => key(candidate['detail-type'], candidate.detail) === key(event['detail-type'], event.detail)))
       .map(([ruleId]) => ruleId)
       .sort();
-    expect(reached, file).toEqual(routeEvent(event, true).map((rule) => rule.id).sort());
+    expect(reached, file).toEqual(functionsFor(event, true).sort());
   }
 }
 

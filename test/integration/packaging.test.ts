@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RULES } from '../../rules/index.ts';
 import { type EventPattern, matchesPattern } from '../../functions/commons/event-pattern.ts';
-import { DEAD_LETTER_ACTIONS, INTERACTIVITY_ACTIONS, LOG_ACTIONS, SECRET_ACTIONS, TABLE_ACTIONS } from '../../serverless/deployment.ts';
+import { DEAD_LETTER_ACTIONS, INTERACTIVITY_ACTIONS, LOG_ACTIONS, SECRET_ACTIONS, TABLE_ACTIONS, UNHANDLED_TABLE_ACTIONS } from '../../serverless/deployment.ts';
 import { expandEventPaths } from '../../scripts/lib/event-files.ts';
-import { routeEvent } from '../../scripts/lib/local-runtime.ts';
+import { functionsFor } from '../../scripts/lib/local-runtime.ts';
 import { findPythonTool } from '../../scripts/lib/python-tools.ts';
 import { EVENTS_DIR } from '../support/events.ts';
 import { packageService, type Template } from '../support/packaged.ts';
@@ -68,6 +68,11 @@ describe('the packaged CloudFormation template', () => {
       if (statement.Resource !== '*') continue;
       expect(statement.Action.every((action) => rule.permissions.wildcardOnly.includes(action)), JSON.stringify(statement)).toBe(true);
     }
+  });
+
+  it('the unhandled-findings function holds no permission on the account resources', () => {
+    const actions = statementsOf('unhandled-findings').flatMap((statement) => statement.Action).sort();
+    expect(actions).toEqual([...LOG_ACTIONS, ...UNHANDLED_TABLE_ACTIONS, ...SECRET_ACTIONS, ...DEAD_LETTER_ACTIONS].sort());
   });
 
   it('the Slack interactivity function holds no permission on the account resources', () => {
@@ -136,7 +141,7 @@ describe('the packaged CloudFormation template', () => {
         .sort();
     for (const file of await expandEventPaths([EVENTS_DIR])) {
       const event = JSON.parse(readFileSync(file, 'utf8'));
-      const local = routeEvent(event, true).map((rule) => functionLogicalIdFor(rule.id));
+      const local = functionsFor(event, true).map((id) => functionLogicalIdFor(id)).sort();
       expect(targetsOf(event), file).toEqual(local);
     }
   });

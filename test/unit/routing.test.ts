@@ -102,3 +102,18 @@ describe('approved changes', () => {
     expect(routeEvent(approved('no-such-rule'), true)).toEqual([]);
   });
 });
+
+describe('exists', () => {
+  it('matches present and absent fields', () => {
+    expect(matchesPattern({ detail: { error: 'X' } }, { detail: { error: [{ exists: true }] } })).toBe(true);
+    expect(matchesPattern({ detail: {} }, { detail: { error: [{ exists: true }] } })).toBe(false);
+    expect(matchesPattern({ detail: {} }, { detail: { error: [{ exists: false }] } })).toBe(true);
+    expect(matchesPattern({ detail: { error: 'X' } }, { detail: { error: [{ exists: false }] } })).toBe(false);
+  });
+
+  it('anything-but needs a present value that is none of the listed ones', () => {
+    expect(matchesPattern({ t: 'AWS::KMS::Key' }, { t: [{ 'anything-but': ['AWS::S3::Bucket'] }] })).toBe(true);
+    expect(matchesPattern({ t: 'AWS::S3::Bucket' }, { t: [{ 'anything-but': ['AWS::S3::Bucket'] }] })).toBe(false);
+    expect(matchesPattern({}, { t: [{ 'anything-but': ['AWS::S3::Bucket'] }] })).toBe(false);
+  });
+});
