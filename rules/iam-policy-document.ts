@@ -17,6 +17,12 @@ export interface ParsedPolicy {
   indent: number;
 }
 
+/** IAM returns policy documents URL-encoded (RFC 3986); emulators may return them plain. */
+export function decodePolicyText(text: string | undefined): string {
+  if (!text) throw new Error('IAM returned an empty policy document');
+  return text.trimStart().startsWith('{') ? text : decodeURIComponent(text);
+}
+
 export function parsePolicy(text: string): ParsedPolicy {
   const document = JSON.parse(text) as { [key: string]: Json };
   if (!document || typeof document !== 'object' || Array.isArray(document)) throw new Error('policy document is not a JSON object');

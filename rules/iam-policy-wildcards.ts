@@ -11,6 +11,7 @@ import { ResourceGoneError } from '../functions/commons/errors.ts';
 import { expandActionPattern, isKnownAction } from '../functions/commons/iam-catalog.ts';
 import { readPolicyUsage } from './iam-access-advisor.ts';
 import {
+  decodePolicyText,
   describeChanges,
   findBroadGrants,
   isFullWildcard,
@@ -48,12 +49,6 @@ export interface IamPolicyWildcardsState {
 }
 
 const MAX_VERSIONS = 5;
-
-/** A managed policy's document comes URL-encoded from the API (moto returns it plain). */
-function decodeDocument(text: string | undefined): string {
-  if (!text) throw new Error('IAM returned an empty policy document');
-  return text.trimStart().startsWith('{') ? text : decodeURIComponent(text);
-}
 
 const resolved = new WeakMap<RuleTarget, Promise<{ arn: string }>>();
 
@@ -131,7 +126,7 @@ export const iamPolicyWildcards: Rule<IamPolicyWildcardsState, IamPolicyWildcard
     const { Policy: policy } = await clients.iam.send(new GetPolicyCommand({ PolicyArn: arn }));
     if (!policy?.DefaultVersionId || !policy.PolicyId || !policy.PolicyName) throw new Error(`IAM returned no default version for ${arn}`);
     const { PolicyVersion: current } = await clients.iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: policy.DefaultVersionId }));
-    const document = decodeDocument(current?.Document);
+    const document = decodePolicyText(current?.Document);
     const state: IamPolicyWildcardsState = {
       policy: { arn, id: policy.PolicyId, name: policy.PolicyName, defaultVersionId: policy.DefaultVersionId, attachmentCount: policy.AttachmentCount ?? 0 },
       document,
@@ -153,7 +148,7 @@ export const iamPolicyWildcards: Rule<IamPolicyWildcardsState, IamPolicyWildcard
       const oldest = state.versions.find((version) => !version.isDefault);
       if (oldest) {
         const { PolicyVersion: old } = await clients.iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: oldest.versionId }));
-        state.versionToDelete = { versionId: oldest.versionId, document: decodeDocument(old?.Document) };
+        state.versionToDelete = { versionId: oldest.versionId, document: decodePolicyText(old?.Document) };
       }
     }
     if (findBroadGrants(statements).length > 0 && state.policy.attachmentCount > 0) {

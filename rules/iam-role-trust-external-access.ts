@@ -1,7 +1,7 @@
 import { GetRoleCommand, ListRoleTagsCommand } from '@aws-sdk/client-iam';
 import { z } from 'zod';
 import { externalAccounts, removeAccounts } from './external-principals.ts';
-import { parsePolicy, serializePolicy } from './iam-policy-document.ts';
+import { decodePolicyText, parsePolicy, serializePolicy } from './iam-policy-document.ts';
 import type { Plan, Rule, RuleTarget, Step } from './types.ts';
 
 const params = z.strictObject({});
@@ -17,11 +17,6 @@ function roleName(target: RuleTarget): string {
   const resource = target.resourceId.split(':').slice(5).join(':');
   if (!resource.startsWith('role/')) throw new Error(`${target.resourceId} is not a role ARN`);
   return resource.split('/').pop() ?? '';
-}
-
-function decode(text: string | undefined): string {
-  if (!text) throw new Error('IAM returned no trust policy');
-  return text.trimStart().startsWith('{') ? text : decodeURIComponent(text);
 }
 
 export const iamRoleTrustExternalAccess: Rule<IamRoleTrustState, z.infer<typeof params>> = {
@@ -50,7 +45,7 @@ export const iamRoleTrustExternalAccess: Rule<IamRoleTrustState, z.infer<typeof 
   async readState({ clients, target }) {
     const name = roleName(target);
     const { Role: role } = await clients.iam.send(new GetRoleCommand({ RoleName: name }));
-    return { roleName: name, trustPolicy: decode(role?.AssumeRolePolicyDocument) };
+    return { roleName: name, trustPolicy: decodePolicyText(role?.AssumeRolePolicyDocument) };
   },
 
   plan(state, _params, finding): Plan {

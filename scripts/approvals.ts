@@ -9,7 +9,7 @@ import { EventBridgeEmitter } from '../functions/commons/event-emitter.ts';
 import type { RecordStore } from '../functions/commons/record-store.ts';
 import { updateApprovalMessage } from '../functions/commons/slack/interactivity.ts';
 import { LogOnlyNotifier } from '../functions/commons/slack/slack-notifier.ts';
-import { prepareCliEnvironment } from './lib/cli-env.ts';
+import { prepareCliEnvironment, runCli } from './lib/cli-env.ts';
 import { LocalBus } from './lib/local-bus.ts';
 import { createLocalRuntime } from './lib/local-runtime.ts';
 
@@ -117,12 +117,4 @@ function print(json: boolean | undefined, data: Record<string, unknown>, text: s
   console.log(json ? JSON.stringify(data) : text);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(`approvals: ${describeError(error)}`);
-    process.exitCode = 2;
-  },
-);
+runCli('approvals', main);

@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { createResourceClients } from '../functions/commons/aws-clients.ts';
-import { describeError } from '../functions/commons/errors.ts';
-import { prepareCliEnvironment } from './lib/cli-env.ts';
+import { prepareCliEnvironment, runCli } from './lib/cli-env.ts';
 import { formatResult } from './lib/format-result.ts';
 import type { EventResult } from '../functions/commons/engine.ts';
 import { expandEventPaths } from './lib/event-files.ts';
@@ -94,12 +93,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(`demo: ${describeError(error)}`);
-    process.exitCode = 1;
-  },
-);
+runCli('demo', main);

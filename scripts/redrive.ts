@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { describeError } from '../functions/commons/errors.ts';
-import { prepareCliEnvironment } from './lib/cli-env.ts';
+import { prepareCliEnvironment, runCli } from './lib/cli-env.ts';
 import { redrive } from './lib/redrive.ts';
 
 const USAGE = `usage: npm run redrive -- --queue <name-or-url> --function <name> [--max <n>]
@@ -35,12 +34,4 @@ async function main(argv: string[]): Promise<number> {
   return result.failed.length > 0 ? 1 : 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(`redrive: ${describeError(error)}`);
-    process.exitCode = 2;
-  },
-);
+runCli('redrive', main);

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { EventResult } from '../functions/commons/engine.ts';
 import { describeError } from '../functions/commons/errors.ts';
-import { prepareCliEnvironment } from './lib/cli-env.ts';
+import { prepareCliEnvironment, runCli } from './lib/cli-env.ts';
 import { EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { type BusLine, putInBatches, toBusEntry } from './lib/bus-replay.ts';
@@ -16,17 +16,8 @@ Runs each event file through the same handler code as Lambda.
   --apply   act according to each rule's mode (default: dry run, changes nothing)
   --json    one JSON object per file on stdout`;
 
-export interface ReplayLine {
-  file: string;
-  outcome: EventResult['outcome'];
-  rule?: string;
-  resource?: string;
-  reason: string;
-  calls: string[];
-  writes: number;
-  recordId?: string;
-  approvalId?: string;
-}
+/** The operator contract of `--json`: exactly these fields of the handler's result, and the file. */
+export type ReplayLine = { file: string } & Pick<EventResult, 'outcome' | 'rule' | 'resource' | 'reason' | 'calls' | 'writes' | 'recordId' | 'approvalId'>;
 
 export function toReplayLine(file: string, result: EventResult): ReplayLine {
   return {
@@ -142,12 +133,4 @@ async function replayThroughBus(files: string[], bus: string, retarget: boolean,
   return bad > 0 ? 1 : 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(`replay: ${describeError(error)}`);
-    process.exitCode = 2;
-  },
-);
+runCli('replay', main);

@@ -1,9 +1,8 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { describeError } from '../functions/commons/errors.ts';
 import type { RecordStore } from '../functions/commons/record-store.ts';
 import { rollbackRecord } from '../functions/commons/rollback.ts';
-import { prepareCliEnvironment } from './lib/cli-env.ts';
+import { prepareCliEnvironment, runCli } from './lib/cli-env.ts';
 import { createLocalRuntime } from './lib/local-runtime.ts';
 
 const USAGE = `usage: npm run rollback -- [--json] [--force] <recordId>
@@ -39,12 +38,4 @@ async function main(argv: string[]): Promise<number> {
   return result.outcome === 'rolled-back' ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(`rollback: ${describeError(error)}`);
-    process.exitCode = 2;
-  },
-);
+runCli('rollback', main);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AnyRule, Plan, ReadContext, ReadClients, Step } from '../../rules/types.ts';
 import { type AnnounceResult, announce, isAnnounced, needsAnnouncement } from './announce.ts';
 import { applyStep } from './apply-steps.ts';
+import { canonicalJson } from './canonical-json.ts';
 import { type CallLog, withCallLog } from './call-log.ts';
 import { type ChangeRecord, isSettled, type PendingApproval, recordIdFor } from './change-record.ts';
 import { LOCK_LEASE_MS, LOCK_WAIT_MS, type Mode, type Outcome } from './constants.ts';
@@ -479,14 +480,6 @@ class Decision {
  * state and send the same operations with the same inputs.
  */
 function sameSteps(a: Step[], b: Step[]): boolean {
-  const key = (steps: Step[]) => JSON.stringify(steps.map((step) => [step.operation, canonical(step.input), canonical(step.before)]));
+  const key = (steps: Step[]) => canonicalJson(steps.map((step) => [step.operation, step.input, step.before]));
   return key(a) === key(b);
-}
-
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((key) => [key, canonical((value as Record<string, unknown>)[key])]));
-  }
-  return value;
 }

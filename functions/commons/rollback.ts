@@ -3,6 +3,7 @@ import type { AnyRule, ReadContext, Step } from '../../rules/types.ts';
 import { announce } from './announce.ts';
 import { applyStep } from './apply-steps.ts';
 import { withCallLog } from './call-log.ts';
+import { canonicalJson } from './canonical-json.ts';
 import { type ChangeRecord, recordIdFor } from './change-record.ts';
 import { LOCK_LEASE_MS } from './constants.ts';
 import type { EngineDeps } from './engine.ts';
@@ -22,17 +23,6 @@ export interface RollbackOptions {
   force: boolean;
   /** Who asked: `cli:<name>`. */
   by: string;
-}
-
-function canonical(value: unknown): string {
-  const sort = (inner: unknown): unknown => {
-    if (Array.isArray(inner)) return inner.map(sort);
-    if (inner && typeof inner === 'object') {
-      return Object.fromEntries(Object.keys(inner).sort().map((key) => [key, sort((inner as Record<string, unknown>)[key])]));
-    }
-    return inner;
-  };
-  return JSON.stringify(sort(value));
 }
 
 /**
@@ -71,7 +61,7 @@ export async function rollbackRecord(recordId: string, deps: EngineDeps & { stor
         ...extra,
       });
       const context = contextFor(record, rule, deps);
-      const fingerprint = (state: unknown) => canonical(rule.fingerprint ? rule.fingerprint(state) : state);
+      const fingerprint = (state: unknown) => canonicalJson(rule.fingerprint ? rule.fingerprint(state) : state);
       let current: unknown;
       try {
         current = await rule.readState(context);

@@ -9,3 +9,16 @@ export function prepareCliEnvironment(env: Record<string, string | undefined> = 
     env.AWS_SECRET_ACCESS_KEY = 'testing';
   }
 }
+
+/** Runs a CLI's main function: its number is the exit status; anything thrown is printed, status 2. */
+export function runCli(name: string, main: (argv: string[]) => Promise<number>): void {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(`${name}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+      process.exitCode = 2;
+    },
+  );
+}
