@@ -194,6 +194,16 @@ describe('approval in Slack', () => {
     expect(JSON.stringify(slack.callsTo('chat.postEphemeral').at(-1)?.args)).toContain('already applied');
   });
 
+  it('acknowledges within Slack’s 3 seconds even when Slack does not answer the message update', async () => {
+    const { bucket, approval, message } = await pendingWebsiteFix();
+    slack.hangNext(1); // the "Approved by …; applying" update never gets an answer
+    const started = Date.now();
+    const response = await click(APPROVER, 'approve', approval.approvalId, message);
+    expect(response.statusCode).toBe(200);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(await bucketPublicAccessBlock(bucket)).toEqual(ALL_ON);
+  }, 20_000);
+
   it('a redelivered approved event does not apply twice', async () => {
     const { approval, message } = await pendingWebsiteFix();
     await click(APPROVER, 'approve', approval.approvalId, message);

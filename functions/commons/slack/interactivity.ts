@@ -13,6 +13,27 @@ import { verifySlackSignature } from './slack-signature.ts';
 
 /** Slack's interaction payloads are a few KB; anything far larger is not from Slack. */
 export const MAX_BODY_BYTES = 64 * 1024;
+/**
+ * Slack wants the acknowledgement within 3 seconds. Updating the message and answering the user
+ * are courtesies: each gets this long, then the request is acknowledged anyway (the rule's
+ * function updates the message with the result later).
+ */
+export const SLACK_COURTESY_MS = 1_000;
+
+async function atMost(work: Promise<unknown>, ms: number, log: EngineLog, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      log.warn(`Slack did not answer within ${ms} ms (${what}); acknowledging anyway`);
+      resolve();
+    }, ms);
+  });
+  try {
+    await Promise.race([work.then(() => undefined, () => undefined), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export interface Approvers {
   users: ReadonlySet<string>;
@@ -100,12 +121,13 @@ export async function handleSlackAction(event: APIGatewayProxyEventV2, deps: Int
   if (!action) return respond(400, 'no action');
   const tell = async (text: string) => {
     if (!channel) return;
-    try {
-      await deps.notifier.tellUser(channel, user, text);
-    } catch (error) {
+    const answer = deps.notifier.tellUser(channel, user, text).catch((error: unknown) => {
       deps.log.warn(`could not answer ${user} in Slack: ${describeError(error)}`);
-    }
+    });
+    await atMost(answer, SLACK_COURTESY_MS, deps.log, 'answering the user');
   };
+  const update = (approval: PendingApproval, note: string, withButtons = false) =>
+    atMost(updateApprovalMessage(deps, approval, note, withButtons), SLACK_COURTESY_MS, deps.log, 'updating the message');
 
   if (!(await isApprover(user, deps))) {
     deps.log.warn('a Slack user who is not an approver clicked an approval button', { user, approvalId: action.value });
@@ -147,21 +169,20 @@ export async function handleSlackAction(event: APIGatewayProxyEventV2, deps: Int
   });
   if (outcome.decision === 'approve') {
     // The message first: the rule's function may finish (and update it with the result) before we return.
-    await updateApprovalMessage(deps, outcome.approval, `Approved by <@${user}>; applying the change…`);
+    await update(outcome.approval, `Approved by <@${user}>; applying the change…`);
     try {
       await deps.emitter.emitApproved({ approvalId: approval.approvalId, ruleId: approval.ruleId });
     } catch (error) {
       // Nobody would apply it: put it back, buttons included, so that the click can be repeated.
       await deps.store.transitionApproval(approval.approvalId, { from: 'approved', to: 'pending', set: { decidedBy: '', decidedAt: '' } });
       deps.log.error(`could not hand approval ${approval.approvalId} to its rule: ${describeError(error)}`);
-      await updateApprovalMessage(deps, { ...approval, status: 'pending' }, 'The approval could not be handed over; nothing changed. Please try again.', true);
+      await update({ ...approval, status: 'pending' }, 'The approval could not be handed over; nothing changed. Please try again.', true);
       await tell('The approval could not be handed to driftfix; nothing changed. Please try again.');
       return respond(200);
     }
   } else {
     const until = outcome.suppression?.until ?? '';
-    await updateApprovalMessage(
-      deps,
+    await update(
       outcome.approval,
       `Rejected by <@${user}>. driftfix will not propose this fix for ${approval.resource} again until ${until}.`,
     );
