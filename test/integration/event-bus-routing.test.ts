@@ -8,7 +8,7 @@ import { expandEventPaths } from '../../scripts/lib/event-files.ts';
 import { functionsFor } from '../../scripts/lib/local-runtime.ts';
 import { EVENTS_DIR, REGION } from '../support/events.ts';
 import { motoEndpoint, uniqueName } from '../support/local-aws.ts';
-import { packageService, ROOT, targetRuleId } from '../support/packaged.ts';
+import { packaged, ROOT, targetRuleId } from '../support/packaged.ts';
 
 /**
  * The packaged EventBridge rules, installed on a bus in moto with an SQS queue standing in for each
@@ -21,7 +21,7 @@ const eb = () => new EventBridgeClient({ region: REGION, endpoint: motoEndpoint(
 const sqs = () => new SQSClient({ region: REGION, endpoint: motoEndpoint() });
 
 beforeAll(async () => {
-  const { template } = packageService();
+  const { template } = packaged('default');
   bus = uniqueName('driftfix-bus');
   await eb().send(new CreateEventBusCommand({ Name: bus }));
   const rules = Object.entries(template.Resources).filter(([, resource]) => resource.Type === 'AWS::Events::Rule');
@@ -113,7 +113,7 @@ describe('the packaged EventBridge rules, run by moto’s EventBridge', () => {
   });
 
   it('with replay turned off for a stage, replayed events reach no function', async () => {
-    const { template } = packageService(['--param=acceptReplay=false']);
+    const { template } = packaged('noReplay');
     const patterns = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Events::Rule').map((resource) => JSON.stringify(resource.Properties.EventPattern));
     expect(patterns.some((pattern) => pattern.includes('driftfix.replay'))).toBe(false);
   });

@@ -9,14 +9,14 @@ import { expandEventPaths } from '../../scripts/lib/event-files.ts';
 import { functionsFor } from '../../scripts/lib/local-runtime.ts';
 import { findPythonTool } from '../../scripts/lib/python-tools.ts';
 import { EVENTS_DIR } from '../support/events.ts';
-import { packageService, type Template } from '../support/packaged.ts';
+import { packaged, type Template } from '../support/packaged.ts';
 
 
 let outDir: string;
 let template: Template;
 
 beforeAll(() => {
-  ({ dir: outDir, template } = packageService());
+  ({ dir: outDir, template } = packaged('default'));
 }, 200_000);
 
 function functionResource(ruleId: string) {
@@ -117,7 +117,7 @@ describe('the packaged CloudFormation template', () => {
     const rules = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Config::ConfigRule');
     expect(rules.map((rule) => rule.Properties.ConfigRuleName).sort()).toEqual(RULES.flatMap((rule) => rule.answers.configRules).sort());
     expect(rules.every((rule) => rule.Condition === 'DeployConfigRules')).toBe(true);
-    const withRules = packageService(['--param=deployConfigRules=true', '--param=alarmTopicArn=arn:aws:sns:us-east-1:111122223333:ops']);
+    const withRules = packaged('withConfigRules');
     const cfnLint = findPythonTool('cfn-lint') ?? 'cfn-lint';
     const lint = spawnSync(cfnLint, [join(withRules.dir, 'cloudformation-template-update-stack.json')], { encoding: 'utf8' });
     expect(lint.stdout + lint.stderr).toBe('');

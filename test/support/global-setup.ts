@@ -1,16 +1,26 @@
 import type { TestProject } from 'vitest/node';
 import { isMotoReachable, type MotoServer, startMotoServer } from '../../scripts/lib/moto-server.ts';
+import { PACKAGE_VARIANTS, type PackageVariant, packageService } from './packaged.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     motoEndpoint: string;
+    packages: Record<PackageVariant, string>;
   }
 }
 
 let moto: MotoServer | undefined;
 
-/** One moto server for the whole run, started by the tests themselves (MOTO_ENDPOINT reuses one). */
+/**
+ * One moto server for the whole run, started by the tests themselves (MOTO_ENDPOINT reuses one),
+ * and the packaged stack in each variant the tests read, built one after the other: two
+ * `serverless package` runs at once would share dist/ and .serverless/.
+ */
 export async function setup(project: TestProject): Promise<void> {
+  const packages = {} as Record<PackageVariant, string>;
+  for (const [variant, args] of Object.entries(PACKAGE_VARIANTS)) packages[variant as PackageVariant] = packageService([...args]).dir;
+  project.provide('packages', packages);
+
   const given = process.env.MOTO_ENDPOINT;
   if (given) {
     if (!(await isMotoReachable(given))) throw new Error(`MOTO_ENDPOINT ${given} does not answer`);

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { inject } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -23,4 +24,19 @@ export function packageService(extraArgs: string[] = []): { dir: string; templat
 export function targetRuleId(template: Template, eventRule: { Properties: Record<string, any> }): string {
   const logicalId = String(eventRule.Properties.Targets[0].Arn['Fn::GetAtt'][0]);
   return String(template.Resources[logicalId]?.Properties.FunctionName ?? '').replace(/^driftfix-[a-z0-9]+-/, '');
+}
+
+/** The packages test/support/global-setup.ts builds once, one after the other (packaging shares dist/). */
+export const PACKAGE_VARIANTS = {
+  default: [],
+  noReplay: ['--param=acceptReplay=false'],
+  withConfigRules: ['--param=deployConfigRules=true', '--param=alarmTopicArn=arn:aws:sns:us-east-1:111122223333:ops'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type PackageVariant = keyof typeof PACKAGE_VARIANTS;
+
+/** A package built by the global setup: its folder and template. */
+export function packaged(variant: PackageVariant): { dir: string; template: Template } {
+  const dir = inject('packages')[variant];
+  return { dir, template: JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template };
 }
