@@ -92,7 +92,7 @@ export const iamPolicyWildcards: Rule<IamPolicyWildcardsState, IamPolicyWildcard
   id: 'iam-policy-wildcards',
   title: 'IAM policy wildcard grants',
   resourceType: 'AWS::IAM::Policy',
-  services: ['iam'],
+  services: ['iam', 'config'],
   answers: { configRules: ['iam-policy-no-statements-with-admin-access', 'iam-policy-no-statements-with-full-access'] },
   // Taking permissions away can break a workload: a person decides.
   defaultMode: 'approve',
@@ -113,6 +113,7 @@ export const iamPolicyWildcards: Rule<IamPolicyWildcardsState, IamPolicyWildcard
     write: ['iam:CreatePolicyVersion', 'iam:DeletePolicyVersion'],
     resource: 'iam-policy',
     wildcardOnly: ['iam:ListPolicies', 'iam:GetServiceLastAccessedDetails'],
+    alsoOn: [{ actions: ['config:StartConfigRulesEvaluation'], resource: 'config-rule' }],
   },
 
   async readTags({ clients, target }: ReadContext<IamPolicyWildcardsParams>) {

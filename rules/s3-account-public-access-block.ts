@@ -21,7 +21,7 @@ export const s3AccountPublicAccessBlock: Rule<S3AccountPublicAccessBlockState, S
   id: 's3-account-public-access-block',
   title: 'S3 account-level Block Public Access',
   resourceType: 'AWS::::Account',
-  services: ['s3control'],
+  services: ['s3control', 'config'],
   answers: {
     configRules: ['s3-account-level-public-access-blocks', 's3-account-level-public-access-blocks-periodic'],
   },
@@ -35,6 +35,7 @@ export const s3AccountPublicAccessBlock: Rule<S3AccountPublicAccessBlockState, S
     resource: 'none',
     // Account-level Block Public Access has no resource type: IAM requires Resource "*".
     wildcardOnly: ['s3:GetAccountPublicAccessBlock', 's3:PutAccountPublicAccessBlock'],
+    alsoOn: [{ actions: ['config:StartConfigRulesEvaluation'], resource: 'config-rule' }],
   },
 
   async readState({ clients, target }) {

@@ -28,7 +28,7 @@ export const s3BucketPublicAccessBlock: Rule<S3BucketPublicAccessBlockState, S3B
   id: 's3-bucket-public-access-block',
   title: 'S3 bucket Block Public Access',
   resourceType: 'AWS::S3::Bucket',
-  services: ['s3', 'accessAnalyzer'],
+  services: ['s3', 'accessAnalyzer', 'config'],
   answers: {
     configRules: [
       's3-bucket-level-public-access-prohibited',
@@ -45,7 +45,10 @@ export const s3BucketPublicAccessBlock: Rule<S3BucketPublicAccessBlockState, S3B
     write: ['s3:PutBucketPublicAccessBlock'],
     resource: 'bucket',
     wildcardOnly: [],
-    alsoOn: [{ actions: ['access-analyzer:StartResourceScan'], resource: 'analyzer' }],
+    alsoOn: [
+      { actions: ['access-analyzer:StartResourceScan'], resource: 'analyzer' },
+      { actions: ['config:StartConfigRulesEvaluation'], resource: 'config-rule' },
+    ],
   },
   readTags: readBucketTags,
 

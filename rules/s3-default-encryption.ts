@@ -41,7 +41,7 @@ export const s3DefaultEncryption: Rule<S3DefaultEncryptionState, S3DefaultEncryp
   id: 's3-default-encryption',
   title: 'S3 default encryption',
   resourceType: 'AWS::S3::Bucket',
-  services: ['s3'],
+  services: ['s3', 'config'],
   answers: { configRules: ['s3-bucket-server-side-encryption-enabled', 's3-default-encryption-kms'] },
   defaultMode: 'auto',
   risk: 'low',
@@ -51,6 +51,7 @@ export const s3DefaultEncryption: Rule<S3DefaultEncryptionState, S3DefaultEncryp
     write: ['s3:PutEncryptionConfiguration'],
     resource: 'bucket',
     wildcardOnly: [],
+    alsoOn: [{ actions: ['config:StartConfigRulesEvaluation'], resource: 'config-rule' }],
   },
   readTags: readBucketTags,
 

@@ -1,4 +1,5 @@
 import type { AccessAnalyzerClient } from '@aws-sdk/client-accessanalyzer';
+import type { ConfigServiceClient } from '@aws-sdk/client-config-service';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3ControlClient } from '@aws-sdk/client-s3-control';
@@ -8,7 +9,7 @@ import type { Finding } from '../functions/commons/finding.ts';
 import type { WriteOperation } from '../functions/commons/write-operations.ts';
 
 /** The AWS services whose clients a rule uses; its function loads only those. */
-export type Service = 's3' | 's3control' | 'iam' | 'accessAnalyzer';
+export type Service = 's3' | 's3control' | 'iam' | 'accessAnalyzer' | 'config';
 
 /** The AWS clients a rule may read with. Writes never go through a rule: see apply-steps.ts. */
 export interface ReadClients {
@@ -18,6 +19,7 @@ export interface ReadClients {
   /** A separate IAM client for last-accessed reports (access advisor), so tests can fake it alone. */
   iamAccessAdvisor: IAMClient;
   accessAnalyzer: AccessAnalyzerClient;
+  config: ConfigServiceClient;
 }
 
 /** One write the bot would make, as data: shown in dry runs and approvals, stored for rollback. */
@@ -73,7 +75,7 @@ export interface Rule<State = unknown, Params = unknown> {
     /** The resources the read and write actions are scoped to in the function's role. */
     resource: 'bucket' | 'iam-policy' | 'iam-role' | 'none';
     /** Further actions on other resources, such as asking Access Analyzer to re-scan. */
-    alsoOn?: ReadonlyArray<{ actions: readonly string[]; resource: 'analyzer' }>;
+    alsoOn?: ReadonlyArray<{ actions: readonly string[]; resource: 'analyzer' | 'config-rule' }>;
     /**
      * Actions IAM grants only on Resource "*" (no resource types); a test checks each against the
      * IAM action catalog. Everything else is scoped to `resource`.

@@ -135,9 +135,14 @@ function ruleStatements(rule: AnyRule): Statement[] {
   if (resource && scoped(read).length > 0) statements.push({ Sid: 'ReadResource', Effect: 'Allow', Action: scoped(read), Resource: resource });
   if (resource && scoped(write).length > 0) statements.push({ Sid: 'FixResource', Effect: 'Allow', Action: scoped(write), Resource: resource });
   for (const extra of rule.permissions.alsoOn ?? []) {
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub expression, not JavaScript
-    const analyzers = { 'Fn::Sub': 'arn:${AWS::Partition}:access-analyzer:${AWS::Region}:${AWS::AccountId}:analyzer/*' };
-    statements.push({ Sid: 'Rescan', Effect: 'Allow', Action: [...extra.actions], Resource: analyzers });
+    const resources = {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub expression, not JavaScript
+      analyzer: { Sid: 'Rescan', Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:access-analyzer:${AWS::Region}:${AWS::AccountId}:analyzer/*' } },
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub expression, not JavaScript
+      'config-rule': { Sid: 'Reevaluate', Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:config:${AWS::Region}:${AWS::AccountId}:config-rule/*' } },
+    };
+    const { Sid, Resource } = resources[extra.resource];
+    statements.push({ Sid, Effect: 'Allow', Action: [...extra.actions], Resource });
   }
   if (wildcardOnly.length > 0) statements.push({ Sid: 'NoResourceLevelPermissions', Effect: 'Allow', Action: [...wildcardOnly], Resource: '*' });
   return statements;

@@ -1,4 +1,5 @@
 import type { AccessAnalyzerClient } from '@aws-sdk/client-accessanalyzer';
+import type { ConfigServiceClient } from '@aws-sdk/client-config-service';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3ControlClient } from '@aws-sdk/client-s3-control';
@@ -46,6 +47,7 @@ export interface ClientClasses {
   S3ControlClient?: typeof S3ControlClient;
   IAMClient?: typeof IAMClient;
   AccessAnalyzerClient?: typeof AccessAnalyzerClient;
+  ConfigServiceClient?: typeof ConfigServiceClient;
 }
 
 /**
@@ -86,6 +88,11 @@ export function buildResourceClients(classes: ClientClasses, options: ClientOpti
     },
     get iamAccessAdvisor() {
       return lazy('iamAccessAdvisor', () => recordCalls(new (need(classes.IAMClient, 'IAM'))(iamOptions), 'IAM'));
+    },
+    get config() {
+      return lazy('config', () =>
+        recordCalls(new (need(classes.ConfigServiceClient, 'AWS Config'))({ ...common, ...(endpoint ? { endpoint } : {}) }), 'Config'),
+      );
     },
     get accessAnalyzer() {
       return lazy('accessAnalyzer', () =>

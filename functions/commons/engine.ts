@@ -362,15 +362,31 @@ class Decision {
     }
   }
 
-  /** The rule's follow-up after a verified change; its failure is noted, never fatal. */
+  /**
+   * Follow-ups after a verified change: the rule's own (an Access Analyzer re-scan), and asking AWS
+   * Config to evaluate the rule that reported it again, so its compliance turns green now.
+   * A failure is noted, never fatal: the change stands.
+   */
   private async afterChange(): Promise<string> {
-    if (!this.rule.afterChange) return '';
-    try {
-      const note = await this.rule.afterChange(this.deps.clients, this.finding);
-      return note ? `; ${note}` : '';
-    } catch (error) {
-      return `; follow-up failed (the change stands): ${describeError(error)}`;
+    const notes: string[] = [];
+    const follow = async (work: () => Promise<string>) => {
+      try {
+        const note = await work();
+        if (note) notes.push(note);
+      } catch (error) {
+        notes.push(`follow-up failed (the change stands): ${describeError(error)}`);
+      }
+    };
+    if (this.rule.afterChange) await follow(() => this.rule.afterChange?.(this.deps.clients, this.finding) ?? Promise.resolve(''));
+    const trigger = this.finding.trigger;
+    if (trigger.kind === 'config-rule' && this.deps.settings.reevaluateConfigRules && this.rule.services.includes('config')) {
+      await follow(async () => {
+        const { StartConfigRulesEvaluationCommand } = await import('@aws-sdk/client-config-service');
+        await this.deps.clients.config.send(new StartConfigRulesEvaluationCommand({ ConfigRuleNames: [trigger.configRuleName] }));
+        return `asked AWS Config to evaluate ${trigger.configRuleName} again`;
+      });
     }
+    return notes.map((note) => `; ${note}`).join('');
   }
 
   private async exclusion(): Promise<string | null> {

@@ -18,6 +18,9 @@ export async function loadResourceClients(services: readonly Service[], options:
       case 'iam':
         classes.IAMClient = (await import('@aws-sdk/client-iam')).IAMClient;
         break;
+      case 'config':
+        classes.ConfigServiceClient = (await import('@aws-sdk/client-config-service')).ConfigServiceClient;
+        break;
       case 'accessAnalyzer':
         classes.AccessAnalyzerClient = (await import('@aws-sdk/client-accessanalyzer')).AccessAnalyzerClient;
         break;

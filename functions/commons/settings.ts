@@ -14,6 +14,8 @@ export interface Settings {
   suppressionDays: number;
   /** Access Analyzer findings with no fix: recorded and posted (`notify`) or only logged (`skip`). */
   unhandledFindings: 'skip' | 'notify';
+  /** After a fix answering an AWS Config rule, ask Config to evaluate that rule again now. */
+  reevaluateConfigRules: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -37,6 +39,7 @@ export function loadSettings(rules: readonly AnyRule[], env: Env = process.env):
     approvalTtlHours: parsePositiveNumber('APPROVAL_TTL_HOURS', env.APPROVAL_TTL_HOURS, DEFAULT_APPROVAL_TTL_HOURS),
     suppressionDays: parsePositiveNumber('SUPPRESSION_DAYS', env.SUPPRESSION_DAYS, DEFAULT_SUPPRESSION_DAYS),
     unhandledFindings: parseUnhandled(env.UNHANDLED_FINDINGS),
+    reevaluateConfigRules: parseBoolean('CONFIG_REEVALUATE', env.CONFIG_REEVALUATE, false),
   };
 }
 

@@ -1,3 +1,5 @@
+import { StartConfigRulesEvaluationCommand } from '@aws-sdk/client-config-service';
+import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { s3DefaultEncryption } from '../../rules/s3-default-encryption.ts';
 import { processEvent } from '../../functions/commons/engine.ts';
@@ -35,6 +37,24 @@ describe('s3-default-encryption against moto', () => {
     const applied = await bucketEncryption(bucket);
     expect(applied?.ApplyServerSideEncryptionByDefault).toMatchObject({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: KMS_KEY });
     expect(applied?.BucketKeyEnabled).toBe(true);
+  });
+
+  it('asks AWS Config to evaluate the rule again after the fix, when so configured (moto lacks it: faked)', async () => {
+    const { store } = await freshStore();
+    const bucket = await createBucket('enc-reeval');
+    const deps = localDeps({ store, env: { CONFIG_REEVALUATE: 'true' } });
+    const config = mockClient(deps.clients.config);
+    config.on(StartConfigRulesEvaluationCommand).resolves({});
+    const result = await processEvent(event(bucket), rule, deps, { dryRun: false });
+    expect(result).toMatchObject({ outcome: 'remediated', writes: 1 });
+    expect(result.reason).toContain('asked AWS Config to evaluate s3-bucket-server-side-encryption-enabled again');
+    expect(config.commandCalls(StartConfigRulesEvaluationCommand)[0]?.args[0].input).toEqual({ ConfigRuleNames: ['s3-bucket-server-side-encryption-enabled'] });
+
+    const other = await createBucket('enc-reeval');
+    config.on(StartConfigRulesEvaluationCommand).rejects(Object.assign(new Error('too many evaluations'), { name: 'LimitExceededException' }));
+    const limited = await processEvent(event(other), rule, deps, { dryRun: false });
+    expect(limited.outcome).toBe('remediated');
+    expect(limited.reason).toContain('follow-up failed (the change stands): LimitExceededException');
   });
 
   it('moves an SSE-S3 bucket to the configured KMS key and keeps the old setting for undo', async () => {
