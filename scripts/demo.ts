@@ -54,7 +54,8 @@ async function main(): Promise<number> {
       lines.push({ file, ...result });
       console.log(`${formatResult({ file }, result)}\n`);
     }
-    console.log('The events under events/invalid/ are rejected on purpose: driftfix refuses them and changes nothing.\n');
+    console.log('The events under events/invalid/ are rejected on purpose: driftfix refuses them and changes nothing.');
+    console.log('The two IAM samples name policy ids that do not exist in this emulator; below, the demo makes one that does.\n');
 
     const website = lines.find((line) => line.outcome === 'pending-approval' && line.resource?.endsWith('/driftfix-demo-website'));
     if (!website?.approvalId) {
