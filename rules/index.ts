@@ -16,6 +16,3 @@ export const RULES: readonly AnyRule[] = [
   iamRoleTrustExternalAccess,
 ];
 
-export function ruleById(id: string): AnyRule | undefined {
-  return RULES.find((rule) => rule.id === id);
-}

@@ -191,6 +191,11 @@ function slackSecret(options: DeploymentOptions): Statement {
 
 const TABLE = getAtt('RemediationTable', 'Arn');
 
+/** A function may send to its own dead-letter queue (asynchronous invocations that failed every retry). */
+function deadLetters(functionId: string): Statement {
+  return { Sid: 'DeadLetters', Effect: 'Allow', Action: [...DEAD_LETTER_ACTIONS], Resource: getAtt(deadLetterQueueId(functionId), 'Arn') };
+}
+
 export function roleResources(options: DeploymentOptions): Record<string, unknown> {
   const resources: Record<string, unknown> = {};
   for (const rule of RULES) {
@@ -200,7 +205,7 @@ export function roleResources(options: DeploymentOptions): Record<string, unknow
       [
         { Sid: 'RecordsTable', Effect: 'Allow', Action: [...TABLE_ACTIONS], Resource: TABLE },
         slackSecret(options),
-        { Sid: 'DeadLetters', Effect: 'Allow', Action: [...DEAD_LETTER_ACTIONS], Resource: getAtt(deadLetterQueueId(rule.id), 'Arn') },
+        deadLetters(rule.id),
         ...ruleStatements(rule),
       ],
       options,
@@ -212,7 +217,7 @@ export function roleResources(options: DeploymentOptions): Record<string, unknow
     [
       { Sid: 'RecordsTable', Effect: 'Allow', Action: [...UNHANDLED_TABLE_ACTIONS], Resource: TABLE },
       slackSecret(options),
-      { Sid: 'DeadLetters', Effect: 'Allow', Action: [...DEAD_LETTER_ACTIONS], Resource: getAtt(deadLetterQueueId(UNHANDLED_FUNCTION), 'Arn') },
+      deadLetters(UNHANDLED_FUNCTION),
     ],
     options,
   );
@@ -235,6 +240,30 @@ export function roleResources(options: DeploymentOptions): Record<string, unknow
   return resources;
 }
 
+/** An alarm that fires on the first occurrence within five minutes. */
+function alarm(
+  description: string,
+  metric: { namespace: string; metric: string; statistic: 'Sum' | 'Maximum'; dimension: { Name: string; Value: unknown } },
+  actions: unknown,
+): unknown {
+  return {
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      AlarmDescription: description,
+      Namespace: metric.namespace,
+      MetricName: metric.metric,
+      Dimensions: [metric.dimension],
+      Statistic: metric.statistic,
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: actions,
+    },
+  };
+}
+
 /** Per function: a dead-letter queue (with the policy EventBridge needs) and alarms on errors and dead letters. */
 export function operationsResources(options: DeploymentOptions): Record<string, unknown> {
   const resources: Record<string, unknown> = {};
@@ -242,22 +271,11 @@ export function operationsResources(options: DeploymentOptions): Record<string, 
   for (const functionId of [...EVENT_FUNCTIONS, INTERACTIVITY_FUNCTION]) {
     const name = logicalName(functionId);
     const functionName = `${options.service}-${options.stage}-${functionId}`;
-    resources[`${name}ErrorsAlarm`] = {
-      Type: 'AWS::CloudWatch::Alarm',
-      Properties: {
-        AlarmDescription: `driftfix ${functionId}: the function failed (a change could not be made or recorded)`,
-        Namespace: 'AWS/Lambda',
-        MetricName: 'Errors',
-        Dimensions: [{ Name: 'FunctionName', Value: functionName }],
-        Statistic: 'Sum',
-        Period: 300,
-        EvaluationPeriods: 1,
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'notBreaching',
-        AlarmActions: alarmActions,
-      },
-    };
+    resources[`${name}ErrorsAlarm`] = alarm(
+      `driftfix ${functionId}: the function failed (a change could not be made or recorded)`,
+      { namespace: 'AWS/Lambda', metric: 'Errors', statistic: 'Sum', dimension: { Name: 'FunctionName', Value: functionName } },
+      alarmActions,
+    );
     if (functionId === INTERACTIVITY_FUNCTION) continue;
     const queue = deadLetterQueueId(functionId);
     resources[queue] = {
@@ -285,22 +303,11 @@ export function operationsResources(options: DeploymentOptions): Record<string, 
         },
       },
     };
-    resources[`${queue}Alarm`] = {
-      Type: 'AWS::CloudWatch::Alarm',
-      Properties: {
-        AlarmDescription: `driftfix ${functionId}: events failed every retry and wait in the dead-letter queue (npm run redrive)`,
-        Namespace: 'AWS/SQS',
-        MetricName: 'ApproximateNumberOfMessagesVisible',
-        Dimensions: [{ Name: 'QueueName', Value: getAtt(queue, 'QueueName') }],
-        Statistic: 'Maximum',
-        Period: 300,
-        EvaluationPeriods: 1,
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'notBreaching',
-        AlarmActions: alarmActions,
-      },
-    };
+    resources[`${queue}Alarm`] = alarm(
+      `driftfix ${functionId}: events failed every retry and wait in the dead-letter queue (npm run redrive)`,
+      { namespace: 'AWS/SQS', metric: 'ApproximateNumberOfMessagesVisible', statistic: 'Maximum', dimension: { Name: 'QueueName', Value: getAtt(queue, 'QueueName') } },
+      alarmActions,
+    );
   }
   return resources;
 }

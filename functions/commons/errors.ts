@@ -48,9 +48,6 @@ export function describeError(error: unknown): string {
   return String(error);
 }
 
-export function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : typeof error;
-}
 
 /** The change is done and recorded, but Slack did not get the record: thrown so Lambda retries the post. */
 export class NotificationFailedError extends DriftfixError {

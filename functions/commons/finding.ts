@@ -39,8 +39,3 @@ export function resourceKey(finding: Pick<Finding, 'resourceType' | 'resourceId'
   return `${finding.resourceType}/${finding.resourceId}`;
 }
 
-export function triggerLabel(finding: Finding): string {
-  return finding.trigger.kind === 'config-rule'
-    ? `AWS Config rule ${finding.trigger.configRuleName}`
-    : `Access Analyzer finding ${finding.trigger.findingId}`;
-}

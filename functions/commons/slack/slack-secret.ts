@@ -49,6 +49,3 @@ async function readSecret(source: SecretsSource, secretId: string): Promise<Slac
   return checked.data;
 }
 
-export function forgetSlackSecrets(): void {
-  cache.clear();
-}
