@@ -137,7 +137,7 @@ export function rewriteStatements(statements: Statement[], usage: Usage | null, 
         ...sid,
         removed: excluded.map((pattern) => `NotAction ${pattern}`),
         added: replacement,
-        evidence: evidence(replacement.length > 0, usage),
+        evidence: evidence(replacement.length > 0, usage, untracked(usage, () => true)),
         dropped: replacement.length === 0,
       });
       if (replacement.length > 0) result.push(renameKey(statement, 'NotAction', 'Action', actionValue(replacement, false)));
@@ -166,7 +166,10 @@ export function rewriteStatements(statements: Statement[], usage: Usage | null, 
       ...sid,
       removed: [...wildcards, ...expandable],
       added,
-      evidence: expandable.length > 0 && wildcards.length === 0 ? 'narrow wildcards expanded from the IAM action catalog' : evidence(fromUsage.length > 0, usage),
+      evidence:
+        expandable.length > 0 && wildcards.length === 0
+          ? 'narrow wildcards expanded from the IAM action catalog'
+          : evidence(fromUsage.length > 0, usage, untracked(usage, (service) => wildcards.some((w) => w === '*' || serviceOf(w) === service))),
       dropped: finalActions.length === 0,
     });
     if (finalActions.length > 0) {
@@ -176,10 +179,20 @@ export function rewriteStatements(statements: Statement[], usage: Usage | null, 
   return { statements: result, changes };
 }
 
-function evidence(hasUsage: boolean, usage: Usage | null): string {
+/** Services used under a removed grant whose actions IAM does not track one by one. */
+function untracked(usage: Usage | null, grantedBy: (service: string) => boolean): string[] {
+  return (usage?.serviceLevelOnly ?? []).filter(grantedBy).sort();
+}
+
+function evidence(hasUsage: boolean, usage: Usage | null, untrackedServices: string[]): string {
   if (!usage) return 'no usage to keep: the policy is attached to nothing';
-  if (!hasUsage) return `no use of it in IAM last-accessed data for the last ${usage.trackingPeriodDays} days`;
-  return `the actions used in the last ${usage.trackingPeriodDays} days, per IAM last-accessed data`;
+  const base = hasUsage
+    ? `the actions used in the last ${usage.trackingPeriodDays} days, per IAM last-accessed data`
+    : `no recorded use of its actions in IAM last-accessed data for the last ${usage.trackingPeriodDays} days`;
+  // The approver must know what may break: these services were used, but not which of their actions.
+  return untrackedServices.length > 0
+    ? `${base}; ${untrackedServices.join(", ")} was used, but IAM keeps no action-level data for it, so none of its actions is kept`
+    : base;
 }
 
 function actionValue(actions: string[], wasString: boolean): Json {

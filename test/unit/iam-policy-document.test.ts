@@ -105,6 +105,22 @@ describe('keeping the document as it was', () => {
 });
 
 describe('the statement-level diff people read', () => {
+  it('warns when a removed grant covered services used without action-level data', () => {
+    const { changes } = rewriteStatements(
+      [
+        { Sid: 'Admin', Effect: 'Allow', Action: '*', Resource: '*' },
+        { Sid: 'Queues', Effect: 'Allow', Action: 'sqs:*', Resource: '*' },
+      ],
+      { actionLevel: { s3: ['s3:GetObject'] }, serviceLevelOnly: ['sqs'], trackingPeriodDays: 400 },
+    );
+    const [admin, queues] = describeChanges(changes);
+    expect(admin).toContain('replace * with s3:GetObject');
+    expect(admin).toContain('sqs was used, but IAM keeps no action-level data for it');
+    expect(queues).toContain('statement "Queues": remove sqs:*');
+    expect(queues).toContain('sqs was used');
+  });
+
+
   it('says which actions go, which replace them, and on what evidence', () => {
     const { changes } = rewriteStatements(
       [
