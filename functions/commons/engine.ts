@@ -434,6 +434,8 @@ class Decision {
       ...(details.approval?.decidedBy && details.approval.status !== 'pending' ? { decidedBy: details.approval.decidedBy } : {}),
       ...(details.notification ? { notification: details.notification } : {}),
     };
+    // Without Slack the record is only logged: mark it so in this write, which saves announce.ts
+    // a second write (it still marks records made elsewhere, such as rollbacks).
     if (!record.notification && status === 'final' && !this.notifier.enabled && isAnnounced(outcome)) {
       record.notification = { status: 'log-only', attempts: 1 };
     }
