@@ -3,7 +3,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findPythonTool } from './python-tools.ts';
+import { ensurePythonTools, findPythonTool } from './python-tools.ts';
 
 /** The account the local emulator pretends to be; matches the sample events. */
 export const LOCAL_ACCOUNT = '111122223333';
@@ -40,10 +40,9 @@ export async function freePort(): Promise<number> {
 
 /** Starts moto server on loopback and waits until it answers. */
 export async function startMotoServer(options: { port?: number; account?: string } = {}): Promise<MotoServer> {
+  if (!findMotoServer()) ensurePythonTools();
   const binary = findMotoServer();
-  if (!binary) {
-    throw new Error('moto_server not found: run scripts/ensure-python-tools.sh (installs moto[server] into .venv) or pip install "moto[server]"');
-  }
+  if (!binary) throw new Error('moto_server not found after installing it into ./.venv');
   const port = options.port ?? (await freePort());
   const endpoint = `http://127.0.0.1:${port}`;
   // moto logs every request: to a file, not a pipe, which would fill and stall moto whenever the

@@ -42,7 +42,7 @@ function statementsOf(ruleId: string): Array<{ Action: string[]; Resource: unkno
 describe('the packaged CloudFormation template', () => {
   it('passes cfn-lint', () => {
     const cfnLint = findPythonTool('cfn-lint');
-    if (!cfnLint) throw new Error('cfn-lint not found: run scripts/ensure-python-tools.sh');
+    if (!cfnLint) throw new Error('cfn-lint not found: the global setup installs it into ./.venv');
     const lint = spawnSync(cfnLint, [join(outDir, 'cloudformation-template-update-stack.json')], { encoding: 'utf8' });
     expect(lint.stdout + lint.stderr).toBe('');
     expect(lint.status).toBe(0);

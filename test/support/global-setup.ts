@@ -1,5 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { isMotoReachable, type MotoServer, startMotoServer } from '../../scripts/lib/moto-server.ts';
+import { ensurePythonTools } from '../../scripts/lib/python-tools.ts';
 import { PACKAGE_VARIANTS, type PackageVariant, packageService } from './packaged.ts';
 
 declare module 'vitest' {
@@ -17,6 +18,8 @@ let moto: MotoServer | undefined;
  * `serverless package` runs at once would share dist/ and .serverless/.
  */
 export async function setup(project: TestProject): Promise<void> {
+  // moto server and cfn-lint: from PATH, or installed into ./.venv on a machine without them.
+  ensurePythonTools();
   const packages = {} as Record<PackageVariant, string>;
   for (const [variant, args] of Object.entries(PACKAGE_VARIANTS)) packages[variant as PackageVariant] = packageService([...args]).dir;
   project.provide('packages', packages);
