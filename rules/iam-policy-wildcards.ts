@@ -7,9 +7,10 @@ import {
   ListPolicyVersionsCommand,
 } from '@aws-sdk/client-iam';
 import { z } from 'zod';
-import { ResourceGoneError } from '../functions/commons/errors.ts';
-import { expandActionPattern, isKnownAction } from '../functions/commons/iam-catalog.ts';
-import { readPolicyUsage } from './iam-access-advisor.ts';
+import { type Plan, type ReadContext, ResourceGoneError, type Rule, type RuleTarget, type Step } from '../core/model/index.ts';
+import { IAM } from './lib/clients.ts';
+import { readPolicyUsage } from './lib/iam-access-advisor.ts';
+import { expandActionPattern, isKnownAction } from './lib/iam-catalog.ts';
 import {
   decodePolicyText,
   describeChanges,
@@ -19,8 +20,8 @@ import {
   rewriteStatements,
   serializePolicy,
   type Usage,
-} from './iam-policy-document.ts';
-import type { Plan, ReadContext, Rule, RuleTarget, Step } from './types.ts';
+} from './lib/iam-policy-document.ts';
+import { IAM_POLICY } from './lib/resources.ts';
 
 const params = z.strictObject({
   /** Also replace narrow wildcards such as `ec2:Describe*` with the explicit actions they match. */
@@ -88,17 +89,27 @@ function describe(state: IamPolicyWildcardsState): string {
   return `${where}: ${grants.length} Allow statement(s) grant ${list}`;
 }
 
-export const iamPolicyWildcards: Rule<IamPolicyWildcardsState, IamPolicyWildcardsParams> = {
+type Clients = { iam: IAMClient; iamAccessAdvisor: IAMClient };
+
+const rule: Rule<IamPolicyWildcardsState, IamPolicyWildcardsParams, Clients> = {
   id: 'iam-policy-wildcards',
   title: 'IAM policy wildcard grants',
-  resourceType: 'AWS::IAM::Policy',
-  services: ['iam', 'config'],
-  answers: { configRules: ['iam-policy-no-statements-with-admin-access', 'iam-policy-no-statements-with-full-access'] },
+  resource: IAM_POLICY,
+  // A separate client for last-accessed reports (access advisor), so that tests can fake it alone.
+  clients: { iam: IAM, iamAccessAdvisor: IAM },
+  answers: {
+    config: [
+      { identifier: 'IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS', resourceTypes: ['AWS::IAM::Policy'], defaultName: 'iam-policy-no-statements-with-admin-access' },
+      { identifier: 'IAM_POLICY_NO_STATEMENTS_WITH_FULL_ACCESS', resourceTypes: ['AWS::IAM::Policy'], defaultName: 'iam-policy-no-statements-with-full-access' },
+    ],
+    // IAM.1 admin "*" and IAM.21 service wildcards in customer managed policies (Security Hub controls reference).
+    securityHub: ['IAM.1', 'IAM.21'],
+  },
   // Taking permissions away can break a workload: a person decides.
   defaultMode: 'approve',
   risk: 'high',
   // IAM's control-plane rate limits are low and account-wide: a burst of findings waits its turn.
-  reservedConcurrency: 2,
+  concurrency: 2,
   params,
   permissions: {
     read: [
@@ -110,13 +121,29 @@ export const iamPolicyWildcards: Rule<IamPolicyWildcardsState, IamPolicyWildcard
       'iam:GenerateServiceLastAccessedDetails',
       'iam:GetServiceLastAccessedDetails',
     ],
-    write: ['iam:CreatePolicyVersion', 'iam:DeletePolicyVersion'],
-    resource: 'iam-policy',
     wildcardOnly: ['iam:ListPolicies', 'iam:GetServiceLastAccessedDetails'],
-    alsoOn: [{ actions: ['config:StartConfigRulesEvaluation'], resource: 'config-rule' }],
+  },
+  operations: {
+    'IAM.CreatePolicyVersion': {
+      client: 'iam',
+      iamAction: 'iam:CreatePolicyVersion',
+      command: async () => (await import('@aws-sdk/client-iam')).CreatePolicyVersionCommand,
+    },
+    'IAM.DeletePolicyVersion': {
+      client: 'iam',
+      iamAction: 'iam:DeletePolicyVersion',
+      command: async () => (await import('@aws-sdk/client-iam')).DeletePolicyVersionCommand,
+    },
+    // The undo of a new default version: the previous one becomes the default again.
+    'IAM.SetDefaultPolicyVersion': {
+      client: 'iam',
+      iamAction: 'iam:SetDefaultPolicyVersion',
+      command: async () => (await import('@aws-sdk/client-iam')).SetDefaultPolicyVersionCommand,
+      undoOnly: true,
+    },
   },
 
-  async readTags({ clients, target }: ReadContext<IamPolicyWildcardsParams>) {
+  async readTags({ clients, target }: ReadContext<IamPolicyWildcardsParams, Clients>) {
     const { arn } = await resolvePolicyArn(clients.iam, target);
     const output = await clients.iam.send(new ListPolicyTagsCommand({ PolicyArn: arn }));
     return Object.fromEntries((output.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
@@ -195,7 +222,10 @@ export const iamPolicyWildcards: Rule<IamPolicyWildcardsState, IamPolicyWildcard
 
   describe,
   fingerprint: (state) => ({ defaultVersionId: state.policy.defaultVersionId, document: state.document }),
+  canonicalId: (state) => state.policy.arn,
 };
+
+export default rule;
 
 /** Action names from the usage report that the catalog does not know are not granted. */
 async function knownActionsOnly(usage: Usage): Promise<Usage> {

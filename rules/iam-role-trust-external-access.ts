@@ -1,8 +1,10 @@
-import { GetRoleCommand, ListRoleTagsCommand } from '@aws-sdk/client-iam';
+import { GetRoleCommand, type IAMClient, ListRoleTagsCommand } from '@aws-sdk/client-iam';
 import { z } from 'zod';
-import { externalAccounts, removeAccounts } from './external-principals.ts';
-import { decodePolicyText, parsePolicy, serializePolicy } from './iam-policy-document.ts';
-import type { Plan, Rule, RuleTarget, Step } from './types.ts';
+import type { Plan, Rule, RuleTarget, Step } from '../core/model/index.ts';
+import { IAM } from './lib/clients.ts';
+import { externalAccounts, removeAccounts } from './lib/external-principals.ts';
+import { decodePolicyText, parsePolicy, serializePolicy } from './lib/iam-policy-document.ts';
+import { IAM_ROLE } from './lib/resources.ts';
 
 const params = z.strictObject({});
 
@@ -19,22 +21,25 @@ function roleName(target: RuleTarget): string {
   return resource.split('/').pop() ?? '';
 }
 
-export const iamRoleTrustExternalAccess: Rule<IamRoleTrustState, z.infer<typeof params>> = {
+const rule: Rule<IamRoleTrustState, z.infer<typeof params>, { iam: IAMClient }> = {
   id: 'iam-role-trust-external-access',
   title: 'IAM role assumable from another account',
-  resourceType: 'AWS::IAM::Role',
-  services: ['iam'],
-  answers: { configRules: [], accessAnalyzer: { resourceType: 'AWS::IAM::Role', isPublic: false } },
+  resource: IAM_ROLE,
+  clients: { iam: IAM },
+  answers: { accessAnalyzer: { resourceType: 'AWS::IAM::Role', isPublic: false } },
   // Cross-account roles are often intended: always a person's decision.
   defaultMode: 'approve',
   risk: 'high',
-  reservedConcurrency: 2,
+  // IAM's control-plane rate limits are low and account-wide: a burst of findings waits its turn.
+  concurrency: 2,
   params,
-  permissions: {
-    read: ['iam:GetRole', 'iam:ListRoleTags'],
-    write: ['iam:UpdateAssumeRolePolicy'],
-    resource: 'iam-role',
-    wildcardOnly: [],
+  permissions: { read: ['iam:GetRole', 'iam:ListRoleTags'] },
+  operations: {
+    'IAM.UpdateAssumeRolePolicy': {
+      client: 'iam',
+      iamAction: 'iam:UpdateAssumeRolePolicy',
+      command: async () => (await import('@aws-sdk/client-iam')).UpdateAssumeRolePolicyCommand,
+    },
   },
 
   async readTags({ clients, target }) {
@@ -70,8 +75,16 @@ export const iamRoleTrustExternalAccess: Rule<IamRoleTrustState, z.infer<typeof 
       after: { roleName: state.roleName, trustPolicy },
       undo: { operation: 'IAM.UpdateAssumeRolePolicy', input: { RoleName: state.roleName, PolicyDocument: state.trustPolicy } },
     };
-    return { status: 'change', summary, steps: [step], approvalReason: 'access for another account may be intended: a person decides' };
+    return {
+      status: 'change',
+      summary,
+      steps: [step],
+      approvalReason: 'access for another account may be intended: a person decides',
+      risks: [`${accounts.join(', ')} can no longer assume ${state.roleName}; workloads there that use the role stop working`],
+    };
   },
 
   describe: (state) => `trust policy of ${state.roleName} with ${parsePolicy(state.trustPolicy).statements.length} statement(s)`,
 };
+
+export default rule;

@@ -1,12 +1,15 @@
-import { iamPolicyWildcards } from './iam-policy-wildcards.ts';
-import { iamRoleTrustExternalAccess } from './iam-role-trust-external-access.ts';
-import { s3BucketPolicyExternalAccess } from './s3-bucket-policy-external-access.ts';
-import { s3AccountPublicAccessBlock } from './s3-account-public-access-block.ts';
-import { s3BucketPublicAccessBlock } from './s3-bucket-public-access-block.ts';
-import { s3DefaultEncryption } from './s3-default-encryption.ts';
-import type { AnyRule } from './types.ts';
+import type { AnyRule } from '../core/model/index.ts';
+import iamPolicyWildcards from './iam-policy-wildcards.ts';
+import iamRoleTrustExternalAccess from './iam-role-trust-external-access.ts';
+import s3AccountPublicAccessBlock from './s3-account-public-access-block.ts';
+import s3BucketPolicyExternalAccess from './s3-bucket-policy-external-access.ts';
+import s3BucketPublicAccessBlock from './s3-bucket-public-access-block.ts';
+import s3DefaultEncryption from './s3-default-encryption.ts';
 
-/** Every rule driftfix ships. Each becomes one Lambda function with its own role and routing. */
+/**
+ * The registry: every rule driftfix ships. Each becomes one Lambda function with its own role,
+ * queue and routing; a function's bundle carries only its own rule (serverless/bundle-plugin.cjs).
+ */
 export const RULES: readonly AnyRule[] = [
   s3DefaultEncryption,
   s3BucketPublicAccessBlock,
@@ -15,4 +18,3 @@ export const RULES: readonly AnyRule[] = [
   s3BucketPolicyExternalAccess,
   iamRoleTrustExternalAccess,
 ];
-

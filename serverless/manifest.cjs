@@ -27,12 +27,20 @@ function deployment() {
 }
 
 async function options(resolveVariable) {
-  const acceptReplay = String(await resolveVariable('param:acceptReplay')) !== 'false';
+  const text = async (name) => String((await resolveVariable(`param:${name}`)) ?? '').trim();
   return {
     service: await resolveVariable('self:service'),
     stage: await resolveVariable('sls:stage'),
-    acceptReplay,
-    slackSecretName: String(await resolveVariable('param:slackSecretName')),
+    // Replayed events are refused unless a stage turns them on.
+    acceptReplay: (await text('acceptReplay')) === 'true',
+    slackSecretName: await text('slackSecretName'),
+    ruleModes: await text('ruleModes'),
+    ruleParams: (await text('ruleParams')) || '{}',
+    permissionsBoundaryArn: await text('permissionsBoundaryArn'),
+    hub: (await text('hub')) === 'true',
+    hubAccount: await text('hubAccount'),
+    organizationId: await text('organizationId'),
+    memberAccounts: (await text('memberAccounts')).split(',').map((entry) => entry.trim()).filter(Boolean),
   };
 }
 
@@ -41,4 +49,5 @@ module.exports = {
   roles: async ({ resolveVariable }) => deployment().roleResources(await options(resolveVariable)),
   operations: async ({ resolveVariable }) => deployment().operationsResources(await options(resolveVariable)),
   configRules: async () => deployment().configRuleResources(),
+  outputs: async ({ resolveVariable }) => deployment().outputs(await options(resolveVariable)),
 };

@@ -1,5 +1,5 @@
 import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { EVENT_SOURCE } from '../../functions/commons/constants.ts';
+import { EVENT_SOURCE } from '../../core/model/constants.ts';
 
 /** PutEvents takes at most 10 entries and 256 KB per call. */
 const MAX_ENTRIES = 10;

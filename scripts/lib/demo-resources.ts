@@ -11,7 +11,33 @@ import {
 } from '@aws-sdk/client-s3';
 import { DeletePublicAccessBlockCommand as DeleteAccountPublicAccessBlockCommand, type S3ControlClient } from '@aws-sdk/client-s3-control';
 import { CreatePolicyCommand, CreateRoleCommand, type IAMClient, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
-import { DEFAULT_EXCLUSION_TAG } from '../../functions/commons/constants.ts';
+import { type ConfigServiceClient, PutConfigRuleCommand } from '@aws-sdk/client-config-service';
+import { DEFAULT_EXCLUSION_TAG } from '../../core/model/index.ts';
+import sampleConfigRules from './sample-config-rules.json' with { type: 'json' };
+
+/**
+ * The AWS Config rules the sample events were evaluated by: named as Security Hub, conformance
+ * packs, Landing Zone Accelerator, Control Tower and people name them, each running a managed rule.
+ * Custom rules are not created (moto needs a real Lambda function behind one).
+ */
+export async function seedConfigRules(config: ConfigServiceClient): Promise<number> {
+  let created = 0;
+  for (const rule of sampleConfigRules as Array<{ name: string; owner: string; identifier: string }>) {
+    if (rule.owner !== 'AWS') continue;
+    const periodic = rule.identifier.endsWith('_PERIODIC') || rule.identifier === 'CLOUD_TRAIL_ENABLED';
+    await config.send(
+      new PutConfigRuleCommand({
+        ConfigRule: {
+          ConfigRuleName: rule.name,
+          Source: { Owner: 'AWS', SourceIdentifier: rule.identifier },
+          ...(periodic ? { MaximumExecutionFrequency: 'TwentyFour_Hours' } : {}),
+        },
+      }),
+    );
+    created += 1;
+  }
+  return created;
+}
 
 /** How each bucket named by the sample events in events/ has drifted. */
 export const DEMO_BUCKETS = {
@@ -23,6 +49,7 @@ export const DEMO_BUCKETS = {
   'driftfix-demo-excluded': `Block Public Access off, tagged ${DEFAULT_EXCLUSION_TAG}=true`,
   'driftfix-demo-analyzer-public': 'Block Public Access partly off',
   'driftfix-demo-shared': 'bucket policy shares it with account 444455556666',
+  'driftfix-demo-sh-public': 'Block Public Access off (reported by Security Hub)',
 } as const;
 
 export type DemoBucket = keyof typeof DEMO_BUCKETS;

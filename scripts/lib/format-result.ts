@@ -1,4 +1,4 @@
-import type { EventResult } from '../../functions/commons/engine.ts';
+import type { EventResult } from '../../core/engine/results.ts';
 
 const MARK: Record<EventResult['outcome'], string> = {
   remediated: '✔',
@@ -11,6 +11,7 @@ const MARK: Record<EventResult['outcome'], string> = {
   rejected: '✘',
   failed: '✘',
   'rolled-back': '↩',
+  exempted: '⏸',
 };
 
 /** A few lines a person reads at a glance: what, where, why, and before → after. */
@@ -23,6 +24,8 @@ export function formatResult(line: { file: string }, result: EventResult): strin
   else if (result.before) lines.push(`    now: ${result.before}`);
   if (result.approvalId) lines.push(`    approval: ${result.approvalId}  (npm run approvals -- approve ${result.approvalId})`);
   if (result.calls.length > 0) lines.push(`    calls: ${result.calls.join(', ')} (${result.writes} write${result.writes === 1 ? '' : 's'})`);
-  if (result.recordId) lines.push(`    record: ${result.recordId}`);
+  if (result.recordId) lines.push(`    record: ${result.recordId}${result.duplicate ? ' (handled before)' : ''}`);
+  if (result.notification === 'failed') lines.push('    Slack: NOT posted (the record is kept as not yet posted; a redelivery posts it)');
+  else if (result.notification && result.notification !== 'log-only') lines.push(`    Slack: ${result.notification}`);
   return lines.join('\n');
 }

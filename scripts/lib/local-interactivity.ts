@@ -1,9 +1,8 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ConfigurationError } from '../../functions/commons/errors.ts';
-import type { RecordStore } from '../../functions/commons/record-store.ts';
-import { type InteractivityDeps, parseApprovers } from '../../functions/commons/slack/interactivity.ts';
-import { slackConfigFromEnv } from '../../functions/commons/slack/slack-notifier.ts';
-import { loadSlackSecret } from '../../functions/commons/slack/slack-secret.ts';
+import { ConfigurationError } from '../../core/model/index.ts';
+import { type InteractivityDeps, parseApprovers } from '../../core/slack/interactivity.ts';
+import { SlackWebApi, slackConfigFromEnv } from '../../core/slack/notifier.ts';
+import { loadSlackSecret } from '../../core/slack/secret.ts';
+import { SECRETS_MANAGER } from '../../core/aws/services.ts';
 import { LocalBus } from './local-bus.ts';
 import type { LocalRuntime } from './local-runtime.ts';
 
@@ -11,16 +10,14 @@ import type { LocalRuntime } from './local-runtime.ts';
 export function localInteractivity(runtime: LocalRuntime, env: Record<string, string | undefined> = process.env): InteractivityDeps & { bus: LocalBus } {
   const slack = slackConfigFromEnv(env);
   if (!slack) throw new ConfigurationError('set SLACK_SECRET_ID and SLACK_CHANNEL (and SLACK_API_URL for a local Slack stand-in)');
-  const store = runtime.deps.store as RecordStore;
-  const endpoint = env.AWS_ENDPOINT_URL || undefined;
-  const secrets = new SecretsManagerClient({ region: runtime.identity.region, ...(endpoint ? { endpoint } : {}) });
+  const ledger = runtime.ledger;
+  if (!ledger) throw new ConfigurationError('set REMEDIATION_TABLE');
+  const secrets = () => runtime.factory.shared(SECRETS_MANAGER, { record: false });
   const bus = new LocalBus(runtime);
-  const notifier = runtime.deps.notifier;
-  if (!notifier) throw new ConfigurationError('no notifier');
   return {
-    store,
-    notifier,
-    emitter: bus,
+    ledger,
+    slack: new SlackWebApi(slack, secrets, undefined, 1_500),
+    sink: bus,
     bus,
     signingSecret: async () => (await loadSlackSecret(secrets, slack.secretId)).signingSecret,
     approvers: parseApprovers(env.SLACK_APPROVERS, env.SLACK_APPROVER_GROUP),

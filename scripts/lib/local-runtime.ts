@@ -1,18 +1,19 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { createNotifier, slackConfigFromEnv } from '../../functions/commons/slack/slack-notifier.ts';
+import { ClientFactory } from '../../core/aws/clients.ts';
+import { ConfigRules } from '../../core/aws/config-rules.ts';
+import { awsFollowUps } from '../../core/aws/follow-ups.ts';
+import { DynamoLedger, ensureTable } from '../../core/aws/ledger.ts';
+import { CONFIG, DYNAMODB, SECURITY_HUB } from '../../core/aws/services.ts';
+import { loadSettings } from '../../core/aws/settings.ts';
+import { announcerFor } from '../../core/aws/wiring.ts';
+import { handleRuleEvent, intake, routeConfigEvent } from '../../core/engine/handle-event.ts';
+import type { EngineDeps, EngineLog, Settings } from '../../core/engine/ports.ts';
+import { bare, type EventResult } from '../../core/engine/results.ts';
+import { handleUnhandledFinding } from '../../core/engine/unhandled.ts';
+import { matchesPattern } from '../../core/intake/event-pattern.ts';
+import { ROUTER_FUNCTION, routerPatterns, rulePatterns, UNHANDLED_FUNCTION, unhandledFindingPatterns } from '../../core/intake/routing.ts';
+import { type AnyRule, ConfigurationError } from '../../core/model/index.ts';
 import { RULES } from '../../rules/index.ts';
-import type { AnyRule } from '../../rules/types.ts';
-import { createResourceClients } from '../../functions/commons/aws-clients.ts';
-import { type EngineDeps, type EngineLog, type EventResult, processEvent } from '../../functions/commons/engine.ts';
-import { ConfigurationError } from '../../functions/commons/errors.ts';
-import { matchesPattern } from '../../functions/commons/event-pattern.ts';
-import { intakeEvent } from '../../functions/commons/intake.ts';
-import { DynamoRecordStore, ensureTable } from '../../functions/commons/record-store.ts';
-import { chooseRule, eventPatternsFor } from '../../functions/commons/routing.ts';
-import { handleUnhandledFinding, UNHANDLED_FUNCTION, unhandledFindingPatterns } from '../../functions/commons/unhandled-findings.ts';
-import { loadSettings, type Settings } from '../../functions/commons/settings.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -20,74 +21,88 @@ export interface LocalRuntime {
   settings: Settings;
   identity: { account: string; region: string };
   deps: EngineDeps;
+  factory: ClientFactory;
+  ledger?: DynamoLedger | undefined;
 }
 
 const quietLog: EngineLog = { info() {}, warn() {}, error() {} };
 
 /**
- * What a Lambda function gets from its environment, built for a terminal: the same settings,
- * clients and table, with the account read from STS.
+ * What the Lambda functions get from their environment, built for a terminal: the same settings,
+ * clients, table and announcer, with the account read from STS.
  */
-export async function createLocalRuntime(options: { needStore: boolean; env?: Env; log?: EngineLog }): Promise<LocalRuntime> {
+export async function createLocalRuntime(options: { needStore: boolean; env?: Env; log?: EngineLog; rules?: readonly AnyRule[] }): Promise<LocalRuntime> {
   const env = options.env ?? process.env;
+  const rules = options.rules ?? RULES;
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
   if (!region) throw new ConfigurationError('set AWS_REGION (for example us-east-1)');
   const endpoint = env.AWS_ENDPOINT_URL || undefined;
-  const settings = loadSettings(RULES, env);
+  const settings = loadSettings(rules, env);
   const sts = new STSClient({ region, ...(endpoint ? { endpoint } : {}) });
   const { Account: account } = await sts.send(new GetCallerIdentityCommand({}));
   if (!account) throw new ConfigurationError('STS did not say which account these credentials belong to');
+  const factory = new ClientFactory({ region, endpoint });
 
-  let store: DynamoRecordStore | undefined;
+  let ledger: DynamoLedger | undefined;
   if (options.needStore) {
     if (!settings.table) throw new ConfigurationError('set REMEDIATION_TABLE to apply changes (records are kept there)');
-    const dynamo = new DynamoDBClient({ region, ...(endpoint ? { endpoint } : {}) });
+    const dynamo = await factory.shared(DYNAMODB, { record: false });
     if (endpoint) await ensureTable(dynamo, settings.table);
-    store = new DynamoRecordStore(dynamo, settings.table);
+    ledger = new DynamoLedger(dynamo, settings.table);
   }
   const identity = { account, region };
-  return {
+  const deps: EngineDeps = {
+    rules,
+    clientsFor: (rule) => factory.loadedFor(rule),
+    ledger,
     settings,
     identity,
-    deps: {
-      rules: RULES,
-      clients: createResourceClients({ region, endpoint }),
-      store,
-      settings,
-      identity,
-      log: options.log ?? quietLog,
-      notifier: createNotifier(slackConfigFromEnv(env), new SecretsManagerClient({ region, ...(endpoint ? { endpoint } : {}) })),
-    },
+    log: options.log ?? quietLog,
+    announcer: announcerFor({ env, factory }),
+    configRules: new ConfigRules(() => factory.shared(CONFIG)),
+    followUps: awsFollowUps({ config: () => factory.shared(CONFIG), securityHub: () => factory.shared(SECURITY_HUB) }),
   };
+  return { settings, identity, deps, factory, ledger };
 }
 
-/** The rule functions whose EventBridge patterns match the event, exactly as serverless.yml routes them. */
-export function routeEvent(event: unknown, acceptReplay: boolean, rules: readonly AnyRule[] = RULES): AnyRule[] {
-  return rules.filter((rule) => eventPatternsFor(rule, { acceptReplay }).some((pattern) => matchesPattern(event, pattern)));
-}
-
-/** Every function the event goes to: rule functions and the unhandled-findings function. */
-export function functionsFor(event: unknown, acceptReplay: boolean, rules: readonly AnyRule[] = RULES): string[] {
-  const targets = routeEvent(event, acceptReplay, rules).map((rule) => rule.id);
-  if (unhandledFindingPatterns(rules, { acceptReplay }).some((pattern) => matchesPattern(event, pattern))) targets.push(UNHANDLED_FUNCTION);
+/** Every function the event goes to, by the same patterns as the deployed EventBridge rules. */
+export function functionsFor(event: unknown, options: { acceptReplay: boolean; hubAccount?: string | undefined }, rules: readonly AnyRule[] = RULES): string[] {
+  const targets = rules.filter((rule) => rulePatterns(rule, options).some((pattern) => matchesPattern(event, pattern))).map((rule) => rule.id);
+  if (routerPatterns(rules, options).some((pattern) => matchesPattern(event, pattern))) targets.push(ROUTER_FUNCTION);
+  if (unhandledFindingPatterns(rules, options).some((pattern) => matchesPattern(event, pattern))) targets.push(UNHANDLED_FUNCTION);
   return targets;
 }
 
+/** A rule's own function: its clients loaded, its rule only. */
+export async function runRule(event: unknown, rule: AnyRule, runtime: LocalRuntime, options: { dryRun: boolean }): Promise<EventResult> {
+  await runtime.factory.forRule(rule);
+  return handleRuleEvent(event, rule, { ...runtime.deps, rules: [rule] }, options);
+}
+
 /**
- * Runs one event the way the cloud would: to the function its pattern routes it to, or, when no
- * pattern matches, explains why no function would have received it.
+ * Runs one event the way the cloud would: to the function its pattern routes it to (the Config
+ * router handing it on to a rule's function), or explains why no function would receive it.
  */
 export async function dispatchEvent(event: unknown, runtime: LocalRuntime, options: { dryRun: boolean }): Promise<EventResult> {
-  const [target, ...others] = functionsFor(event, runtime.settings.acceptReplay, runtime.deps.rules);
-  if (others.length > 0) throw new Error(`event matches the patterns of several functions: ${[target, ...others].join(', ')}`);
+  const routing = { acceptReplay: runtime.settings.acceptReplay, hubAccount: runtime.settings.hubAccount };
+  const targets = functionsFor(event, routing, runtime.deps.rules);
+  if (targets.length > 1) throw new Error(`event matches the patterns of several functions: ${targets.join(', ')}`);
+  const [target] = targets;
   if (target === UNHANDLED_FUNCTION) return handleUnhandledFinding(event, runtime.deps, options);
+  if (target === ROUTER_FUNCTION) {
+    const routed = await routeConfigEvent(event, runtime.deps.rules, runtime.deps);
+    return routed.kind === 'result' ? routed.result : runRule(event, routed.rule, runtime, options);
+  }
   const rule = runtime.deps.rules.find((candidate) => candidate.id === target);
-  if (rule) return processEvent(event, rule, { ...runtime.deps, rules: [rule] }, options);
+  if (rule) return runRule(event, rule, runtime, options);
 
-  const intake = intakeEvent(event, { ...runtime.identity, acceptReplay: runtime.settings.acceptReplay, now: Date.now });
-  if (intake.kind === 'approved') return { outcome: 'rejected', reason: `no driftfix rule ${intake.approved.ruleId}`, calls: [], writes: 0 };
-  if (intake.kind !== 'finding') return { outcome: intake.kind, reason: intake.reason, calls: [], writes: 0 };
-  const choice = chooseRule(intake.finding, runtime.deps.rules);
-  const reason = choice.kind === 'rule' ? `no EventBridge rule routes this event to ${choice.rule.id}` : choice.reason;
-  return { outcome: choice.kind === 'rejected' ? 'rejected' : 'skipped', reason, calls: [], writes: 0 };
+  // No function receives it: say why, as the function would have.
+  const intook = intake(event, runtime.deps);
+  if (intook.kind === 'approved') return bare('rejected', `no driftfix rule ${intook.approved.ruleId}`);
+  if (intook.kind === 'decision') return bare('rejected', `no driftfix rule ${intook.decision.ruleId}`);
+  if (intook.kind !== 'finding') return bare(intook.kind, intook.reason, intook.eventId ? { eventId: intook.eventId } : {});
+  const { finding } = intook;
+  if (finding.trigger.kind === 'security-hub') return bare('skipped', `no driftfix rule answers Security Hub control ${finding.trigger.controlId}`, { eventId: finding.eventId });
+  if (finding.trigger.kind === 'config-rule') return bare('skipped', `no driftfix rule fixes ${finding.resourceType}`, { eventId: finding.eventId });
+  return bare('skipped', `no EventBridge rule routes this event to a driftfix function`, { eventId: finding.eventId });
 }

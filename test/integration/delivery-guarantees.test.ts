@@ -1,7 +1,7 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { s3DefaultEncryption } from '../../rules/s3-default-encryption.ts';
-import { processEvent } from '../../functions/commons/engine.ts';
+import { processEvent } from '../../core/engine/engine.ts';
 import { configEvent } from '../support/events.ts';
 import { bucketEncryption, createBucket, freshStore, localDeps } from '../support/local-aws.ts';
 

@@ -2,10 +2,10 @@ import { GenerateServiceLastAccessedDetailsCommand, GetServiceLastAccessedDetail
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { iamPolicyWildcards } from '../../rules/iam-policy-wildcards.ts';
-import { decideApproval } from '../../functions/commons/approval-decisions.ts';
-import type { ChangeRecord } from '../../functions/commons/change-record.ts';
-import { recordMessage } from '../../functions/commons/slack/slack-messages.ts';
-import { type EngineDeps, processEvent } from '../../functions/commons/engine.ts';
+import { decideApproval } from '../../core/engine/approval-decisions.ts';
+import type { ChangeRecord } from '../../core/model/record.ts';
+import { recordMessage } from '../../core/slack/messages.ts';
+import { type EngineDeps, processEvent } from '../../core/engine/engine.ts';
 import { configEvent } from '../support/events.ts';
 import { createPolicy, defaultDocument, versionIds } from '../support/iam.ts';
 import { freshStore, localDeps } from '../support/local-aws.ts';

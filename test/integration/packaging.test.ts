@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RULES } from '../../rules/index.ts';
-import { type EventPattern, matchesPattern } from '../../functions/commons/event-pattern.ts';
+import { type EventPattern, matchesPattern } from '../../core/intake/event-pattern.ts';
 import { DEAD_LETTER_ACTIONS, INTERACTIVITY_ACTIONS, LOG_ACTIONS, SECRET_ACTIONS, TABLE_ACTIONS, UNHANDLED_TABLE_ACTIONS } from '../../serverless/deployment.ts';
 import { expandEventPaths } from '../../scripts/lib/event-files.ts';
 import { functionsFor } from '../../scripts/lib/local-runtime.ts';

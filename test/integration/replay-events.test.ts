@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createResourceClients } from '../../functions/commons/aws-clients.ts';
+import { createResourceClients } from '../../core/aws/all-clients.ts';
 import { expandEventPaths } from '../../scripts/lib/event-files.ts';
 import { seedDemoResources } from '../../scripts/lib/demo-resources.ts';
 import { type MotoServer, startMotoServer } from '../../scripts/lib/moto-server.ts';

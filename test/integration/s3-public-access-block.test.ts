@@ -2,8 +2,8 @@ import { GetPublicAccessBlockCommand, PutPublicAccessBlockCommand, S3ControlClie
 import { beforeEach, describe, expect, it } from 'vitest';
 import { s3AccountPublicAccessBlock } from '../../rules/s3-account-public-access-block.ts';
 import { s3BucketPublicAccessBlock } from '../../rules/s3-bucket-public-access-block.ts';
-import { processEvent } from '../../functions/commons/engine.ts';
-import { rollbackRecord } from '../../functions/commons/rollback.ts';
+import { processEvent } from '../../core/engine/engine.ts';
+import { rollbackRecord } from '../../core/engine/rollback.ts';
 import { ACCOUNT, analyzerEvent, configEvent, REGION } from '../support/events.ts';
 import { bucketPublicAccessBlock, createBucket, freshStore, localDeps, motoEndpoint } from '../support/local-aws.ts';
 

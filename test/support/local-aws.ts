@@ -12,10 +12,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
 import { RULES } from '../../rules/index.ts';
-import { createResourceClients } from '../../functions/commons/aws-clients.ts';
-import type { EngineDeps, EngineLog } from '../../functions/commons/engine.ts';
-import { DynamoRecordStore, ensureTable } from '../../functions/commons/record-store.ts';
-import { loadSettings } from '../../functions/commons/settings.ts';
+import { createResourceClients } from '../../core/aws/all-clients.ts';
+import type { EngineDeps, EngineLog } from '../../core/engine/engine.ts';
+import { DynamoRecordStore, ensureTable } from '../../core/aws/record-store.ts';
+import { loadSettings } from '../../core/aws/settings.ts';
 import { ACCOUNT, REGION } from './events.ts';
 
 export const silentLog: EngineLog = { info() {}, warn() {}, error() {} };

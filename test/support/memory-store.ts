@@ -1,5 +1,5 @@
-import type { ApprovalStatus, ChangeRecord, PendingApproval, Suppression } from '../../functions/commons/change-record.ts';
-import type { RecordStore } from '../../functions/commons/record-store.ts';
+import type { ApprovalStatus, ChangeRecord, PendingApproval, Suppression } from '../../core/model/record.ts';
+import type { RecordStore } from '../../core/aws/record-store.ts';
 
 /** The RecordStore contract in memory, for unit tests that fake AWS with aws-sdk-client-mock. */
 export class MemoryRecordStore implements RecordStore {

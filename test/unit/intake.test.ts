@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type IntakeContext, type IntakeResult, intakeEvent } from '../../functions/commons/intake.ts';
+import { type IntakeContext, type IntakeResult, intakeEvent } from '../../core/intake/intake.ts';
 import { ACCOUNT, analyzerEvent, configEvent, loadSample, OTHER_ACCOUNT, REGION } from '../support/events.ts';
 
 const NOW = Date.parse('2026-11-26T00:00:00Z');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RULES } from '../../rules/index.ts';
-import { matchesPattern } from '../../functions/commons/event-pattern.ts';
-import { eventPatternsFor } from '../../functions/commons/routing.ts';
+import { matchesPattern } from '../../core/intake/event-pattern.ts';
+import { eventPatternsFor } from '../../core/intake/routing.ts';
 import { routeEvent } from '../../scripts/lib/local-runtime.ts';
 import { analyzerEvent, configEvent, loadSample } from '../support/events.ts';
 

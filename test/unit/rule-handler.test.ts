@@ -3,8 +3,8 @@ import { GetBucketEncryptionCommand, GetBucketTaggingCommand, PutBucketEncryptio
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { s3DefaultEncryption } from '../../rules/s3-default-encryption.ts';
-import { RemediationFailedError } from '../../functions/commons/errors.ts';
-import { createRuleHandler } from '../../functions/commons/rule-handler.ts';
+import { RemediationFailedError } from '../../core/model/errors.ts';
+import { createRuleHandler } from '../../core/aws/rule-handler.ts';
 import { configEvent } from '../support/events.ts';
 
 const s3 = mockClient(S3Client);

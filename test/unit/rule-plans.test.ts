@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Finding } from '../../functions/commons/finding.ts';
+import type { Finding } from '../../core/model/finding.ts';
 import { s3AccountPublicAccessBlock } from '../../rules/s3-account-public-access-block.ts';
 import { s3BucketPublicAccessBlock } from '../../rules/s3-bucket-public-access-block.ts';
 import { s3DefaultEncryption } from '../../rules/s3-default-encryption.ts';

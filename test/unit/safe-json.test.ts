@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidEventError } from '../../functions/commons/errors.ts';
-import { assertSafeShape, parseStrictJson } from '../../functions/commons/safe-json.ts';
+import { InvalidEventError } from '../../core/model/errors.ts';
+import { assertSafeShape, parseStrictJson } from '../../core/intake/safe-json.ts';
 
 const reasonOf = (work: () => unknown): string => {
   try {

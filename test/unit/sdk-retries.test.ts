@@ -2,9 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { afterEach, describe, expect, it } from 'vitest';
 import { RULES } from '../../rules/index.ts';
 import { s3DefaultEncryption } from '../../rules/s3-default-encryption.ts';
-import { createResourceClients } from '../../functions/commons/aws-clients.ts';
-import { processEvent } from '../../functions/commons/engine.ts';
-import { loadSettings } from '../../functions/commons/settings.ts';
+import { createResourceClients } from '../../core/aws/all-clients.ts';
+import { processEvent } from '../../core/engine/engine.ts';
+import { loadSettings } from '../../core/aws/settings.ts';
 import { ACCOUNT, configEvent, REGION } from '../support/events.ts';
 import { silentLog } from '../support/local-aws.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RULES } from '../../rules/index.ts';
-import { ConfigurationError } from '../../functions/commons/errors.ts';
-import { loadSettings } from '../../functions/commons/settings.ts';
+import { ConfigurationError } from '../../core/model/errors.ts';
+import { loadSettings } from '../../core/aws/settings.ts';
 
 describe('deployment settings', () => {
   it('defaults: each rule in its declared mode, the remediation:skip tag, replay accepted, 24 h approvals', () => {

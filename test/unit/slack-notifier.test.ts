@@ -1,11 +1,11 @@
 import { ErrorCode } from '@slack/web-api';
 import { describe, expect, it } from 'vitest';
-import { createNotifier, slackConfigFromEnv } from '../../functions/commons/slack/slack-notifier.ts';
+import { createNotifier, slackConfigFromEnv } from '../../core/slack/notifier.ts';
 
 describe('the Slack notifier', () => {
   it('recognises the Web API client’s rate-limit error by the code the client uses', async () => {
     // slack-notifier.ts loads @slack/web-api lazily and compares the code by value.
-    const source = await import('node:fs/promises').then((fs) => fs.readFile(new URL('../../functions/commons/slack/slack-notifier.ts', import.meta.url), 'utf8'));
+    const source = await import('node:fs/promises').then((fs) => fs.readFile(new URL('../../core/slack/notifier.ts', import.meta.url), 'utf8'));
     expect(source).toContain(`'${ErrorCode.RateLimitedError}'`);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { verifySlackSignature } from '../../functions/commons/slack/slack-signature.ts';
+import { verifySlackSignature } from '../../core/slack/signature.ts';
 
 // The example from Slack's documentation "Verifying requests from Slack".
 const SLACK_EXAMPLE = {

@@ -1,0 +1,482 @@
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  TransactionCanceledException,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { ApprovalRequest, ClaimRequest, Conflict, FinalizeRequest, Guards, Ledger, LockItem, Written } from '../engine/ports.ts';
+import type { ChangeRecord, Exemption, Notification, PendingApproval, Suppression } from '../model/index.ts';
+
+/**
+ * The records table. Every decision is one conditional request (a transaction counts as one):
+ * DynamoDB checks the conditions and says which failed and why (ReturnValuesOnConditionCheckFailure),
+ * so no write needs a read before it.
+ */
+const KEY = {
+  record: (id: string) => `record#${id}`,
+  approval: (id: string) => `approval#${id}`,
+  lock: (key: string) => `lock#${key}`,
+  open: (key: string) => `open-approval#${key}`,
+  suppression: (key: string) => `suppress#${key}`,
+  exemption: (key: string) => `exempt#${key}`,
+};
+
+const DAY_SECONDS = 86_400;
+/** A record may be written over only when it is a failure a retry can settle. */
+const RECORD_WRITABLE = 'attribute_not_exists(pk) OR (#status = :final AND outcome = :failed AND attribute_not_exists(needsPerson))';
+const RECORD_NAMES = { '#status': 'status' };
+const RECORD_VALUES = { ':final': 'final', ':failed': 'failed' };
+const NOT_ACTIVE = 'attribute_not_exists(pk) OR #until <= :now';
+
+type Item = Record<string, unknown>;
+type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+
+function isConditionFailure(error: unknown): boolean {
+  return (error as Error).name === 'ConditionalCheckFailedException';
+}
+
+export class DynamoLedger implements Ledger {
+  private readonly documents: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly table: string,
+  ) {
+    this.documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true } });
+  }
+
+  async settle(record: ChangeRecord, guards?: Guards): Promise<Written> {
+    if (guards) {
+      return this.transact([this.putRecord(record, RECORD_WRITABLE), ...this.guardChecks(guards, record.updatedAt)], ['record', 'suppression', 'exemption']);
+    }
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: KEY.record(record.recordId), itemType: 'record', ...record },
+          ConditionExpression: RECORD_WRITABLE,
+          ExpressionAttributeNames: RECORD_NAMES,
+          ExpressionAttributeValues: RECORD_VALUES,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { ok: true };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const old = (error as { Item?: Item }).Item;
+      return { ok: false, conflict: old ? { record: strip<ChangeRecord>(unmarshall(old as never)) } : {} };
+    }
+  }
+
+  async claim(request: ClaimRequest): Promise<Written> {
+    const { record, lockKey, owner, leaseUntil, now, readSince } = request;
+    const items: TransactItem[] = [
+      {
+        Update: {
+          TableName: this.table,
+          Key: { pk: KEY.lock(lockKey) },
+          UpdateExpression: 'SET itemType = :lock, #owner = :owner, leaseUntil = :lease, intent = :record, #ttl = :ttl',
+          ConditionExpression:
+            'attribute_not_exists(pk) OR ((attribute_not_exists(leaseUntil) OR leaseUntil < :now) AND (attribute_not_exists(intent) OR intent = :record) AND (attribute_not_exists(settledAt) OR settledAt < :since))',
+          ExpressionAttributeNames: { '#owner': 'owner', '#ttl': 'ttl' },
+          ExpressionAttributeValues: {
+            ':lock': 'lock',
+            ':owner': owner,
+            ':lease': leaseUntil,
+            ':record': record.recordId,
+            ':now': now,
+            ':since': readSince,
+            ':ttl': Math.ceil(leaseUntil / 1000) + DAY_SECONDS,
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
+      this.putRecord(record, RECORD_WRITABLE),
+    ];
+    const kinds: Array<keyof Conflict> = ['lock', 'record'];
+    if (request.guards) {
+      items.push(...this.guardChecks(request.guards, new Date(now).toISOString()));
+      kinds.push('suppression', 'exemption');
+    }
+    if (request.approvalId) {
+      items.push({
+        ConditionCheck: {
+          TableName: this.table,
+          Key: { pk: KEY.approval(request.approvalId) },
+          ConditionExpression: '#status = :approved',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':approved': 'approved' },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      });
+      kinds.push('approval');
+    }
+    return this.transact(items, kinds);
+  }
+
+  async finalize(request: FinalizeRequest): Promise<boolean> {
+    const { record, lockKey, owner, now } = request;
+    const items: TransactItem[] = [
+      {
+        Put: {
+          TableName: this.table,
+          Item: { pk: KEY.record(record.recordId), itemType: 'record', ...withoutClaim(record) },
+          ConditionExpression: '#status = :progress',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':progress': 'in-progress' },
+        },
+      },
+      {
+        Update: {
+          TableName: this.table,
+          Key: { pk: KEY.lock(lockKey) },
+          UpdateExpression: 'SET leaseUntil = :zero, settledAt = :now, #ttl = :ttl REMOVE intent, #owner',
+          ConditionExpression: request.takeOver ? 'intent = :record AND leaseUntil < :now' : '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner', '#ttl': 'ttl' },
+          ExpressionAttributeValues: {
+            ':zero': 0,
+            ':now': now,
+            ':ttl': Math.ceil(now / 1000) + DAY_SECONDS,
+            ...(request.takeOver ? { ':record': record.recordId } : { ':owner': owner }),
+          },
+        },
+      },
+    ];
+    if (request.approval) {
+      items.push({
+        Update: {
+          TableName: this.table,
+          Key: { pk: KEY.approval(request.approval.approvalId) },
+          UpdateExpression: 'SET #status = :to, resultRecordId = :record',
+          ConditionExpression: '#status = :approved',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':to': request.approval.to, ':record': record.recordId, ':approved': 'approved' },
+        },
+      });
+    }
+    if (request.rolledBack) {
+      items.push({
+        Update: {
+          TableName: this.table,
+          Key: { pk: KEY.record(request.rolledBack.recordId) },
+          UpdateExpression: 'SET rolledBackBy = :by',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':by': request.rolledBack.by },
+        },
+      });
+    }
+    return (await this.transact(items, [])).ok;
+  }
+
+  async takeOver(request: { lockKey: string; recordId: string; owner: string; leaseUntil: number; now: number }): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: KEY.lock(request.lockKey) },
+          UpdateExpression: 'SET #owner = :owner, leaseUntil = :lease',
+          ConditionExpression: 'intent = :record AND leaseUntil < :now',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': request.owner, ':lease': request.leaseUntil, ':record': request.recordId, ':now': request.now },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async requestApproval(request: ApprovalRequest): Promise<Written> {
+    const { record, approval, openKey, now } = request;
+    const items: TransactItem[] = [
+      this.putRecord(record, RECORD_WRITABLE),
+      {
+        Put: {
+          TableName: this.table,
+          Item: { pk: KEY.approval(approval.approvalId), itemType: 'approval', ...approval },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+      {
+        Put: {
+          TableName: this.table,
+          Item: { pk: KEY.open(openKey), itemType: 'pointer', approvalId: approval.approvalId, expiresAt: approval.expiresAt, ttl: Math.ceil(Date.parse(approval.expiresAt) / 1000) + DAY_SECONDS },
+          // One open question per rule and resource; an expired or decided one no longer counts.
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now OR closed = :closed',
+          ExpressionAttributeValues: { ':now': new Date(now).toISOString(), ':closed': true },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
+      ...this.guardChecks(request.guards, new Date(now).toISOString()),
+    ];
+    return this.transact(items, ['record', 'approval', 'openApproval', 'suppression', 'exemption']);
+  }
+
+  async setNotification(record: ChangeRecord, notification: Notification, approvalMessage?: { approvalId: string; channel: string; ts: string }): Promise<void> {
+    const update: TransactItem = {
+      Update: {
+        TableName: this.table,
+        Key: { pk: KEY.record(record.recordId) },
+        UpdateExpression: 'SET notification = :notification',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':notification': notification },
+      },
+    };
+    if (!approvalMessage) {
+      await this.documents.send(new UpdateCommand(update.Update as never));
+      return;
+    }
+    await this.documents.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          update,
+          {
+            Update: {
+              TableName: this.table,
+              Key: { pk: KEY.approval(approvalMessage.approvalId) },
+              UpdateExpression: 'SET #message = :message',
+              ConditionExpression: 'attribute_exists(pk)',
+              ExpressionAttributeNames: { '#message': 'message' },
+              ExpressionAttributeValues: { ':message': { channel: approvalMessage.channel, ts: approvalMessage.ts } },
+            },
+          },
+        ],
+      }),
+    );
+  }
+
+  async getRecord(recordId: string): Promise<ChangeRecord | undefined> {
+    return this.get<ChangeRecord>(KEY.record(recordId));
+  }
+
+  async getApproval(approvalId: string): Promise<PendingApproval | undefined> {
+    return this.get<PendingApproval>(KEY.approval(approvalId));
+  }
+
+  async getExemption(ruleId: string, resource: string): Promise<Exemption | undefined> {
+    return this.get<Exemption>(KEY.exemption(`${ruleId}#${resource}`));
+  }
+
+  async listApprovals(): Promise<PendingApproval[]> {
+    const items = await this.scan('approval');
+    return (items as unknown as PendingApproval[]).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  async listRecords(): Promise<ChangeRecord[]> {
+    const items = await this.scan('record');
+    return (items as unknown as ChangeRecord[]).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  async transitionApproval(
+    approvalId: string,
+    change: { from: PendingApproval['status']; to: PendingApproval['status']; notExpiredAt?: string; set?: Partial<PendingApproval>; closeOpen?: string },
+  ): Promise<boolean> {
+    const items: TransactItem[] = [this.approvalMove(approvalId, change)];
+    if (change.closeOpen) items.push(this.closePointer(change.closeOpen, approvalId));
+    if (items.length === 1) {
+      try {
+        await this.documents.send(new UpdateCommand(items[0]?.Update as never));
+        return true;
+      } catch (error) {
+        if (isConditionFailure(error)) return false;
+        throw error;
+      }
+    }
+    return (await this.transact(items, [])).ok;
+  }
+
+  async reject(approvalId: string, suppression: Suppression, at: string): Promise<boolean> {
+    const key = `${suppression.ruleId}#${suppression.resource}`;
+    return (
+      await this.transact(
+        [
+          this.approvalMove(approvalId, { from: 'pending', to: 'rejected', notExpiredAt: at, set: { decidedBy: suppression.by, decidedAt: at } }),
+          {
+            Put: {
+              TableName: this.table,
+              Item: { pk: KEY.suppression(key), itemType: 'suppression', ...suppression, ttl: Math.ceil(Date.parse(suppression.until) / 1000) + DAY_SECONDS },
+            },
+          },
+          this.closePointer(key, approvalId),
+        ],
+        [],
+      )
+    ).ok;
+  }
+
+  async exempt(exemption: Exemption, record: ChangeRecord, at: string): Promise<boolean> {
+    const key = `${exemption.ruleId}#${exemption.resource}`;
+    const items: TransactItem[] = [
+      {
+        Put: {
+          TableName: this.table,
+          Item: { pk: KEY.exemption(key), itemType: 'exemption', ...exemption, ttl: Math.ceil(Date.parse(exemption.until) / 1000) + DAY_SECONDS },
+        },
+      },
+      this.putRecord(record, 'attribute_not_exists(pk)'),
+    ];
+    if (exemption.approvalId) {
+      items.push(
+        this.approvalMove(exemption.approvalId, { from: 'pending', to: 'exempted', notExpiredAt: at, set: { decidedBy: exemption.by, decidedAt: at, resultRecordId: record.recordId } }),
+        this.closePointer(key, exemption.approvalId),
+      );
+    }
+    return (await this.transact(items, [])).ok;
+  }
+
+  private putRecord(record: ChangeRecord, condition: string): TransactItem {
+    const writable = condition === RECORD_WRITABLE;
+    return {
+      Put: {
+        TableName: this.table,
+        Item: { pk: KEY.record(record.recordId), itemType: 'record', ...record },
+        ConditionExpression: condition,
+        ...(writable ? { ExpressionAttributeNames: RECORD_NAMES, ExpressionAttributeValues: RECORD_VALUES } : {}),
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    };
+  }
+
+  private guardChecks(guards: Guards, now: string): TransactItem[] {
+    return [KEY.suppression(guards.suppressionKey), KEY.exemption(guards.exemptionKey)].map((pk) => ({
+      ConditionCheck: {
+        TableName: this.table,
+        Key: { pk },
+        ConditionExpression: NOT_ACTIVE,
+        ExpressionAttributeNames: { '#until': 'until' },
+        ExpressionAttributeValues: { ':now': now },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    }));
+  }
+
+  private approvalMove(
+    approvalId: string,
+    change: { from: PendingApproval['status']; to: PendingApproval['status']; notExpiredAt?: string; set?: Partial<PendingApproval> },
+  ): TransactItem {
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = { ':from': change.from, ':to': change.to };
+    const assignments = ['#status = :to'];
+    for (const [index, [key, value]] of Object.entries(change.set ?? {}).entries()) {
+      if (value === undefined || key === 'status') continue;
+      names[`#f${index}`] = key;
+      values[`:v${index}`] = value;
+      assignments.push(`#f${index} = :v${index}`);
+    }
+    let condition = 'attribute_exists(pk) AND #status = :from';
+    if (change.notExpiredAt) {
+      names['#expiresAt'] = 'expiresAt';
+      values[':now'] = change.notExpiredAt;
+      condition += ' AND #expiresAt > :now';
+    }
+    return {
+      Update: {
+        TableName: this.table,
+        Key: { pk: KEY.approval(approvalId) },
+        UpdateExpression: `SET ${assignments.join(', ')}`,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      },
+    };
+  }
+
+  /** The open-approval pointer of a rule and resource, closed if it still points at this approval. */
+  private closePointer(key: string, approvalId: string): TransactItem {
+    return {
+      Update: {
+        TableName: this.table,
+        Key: { pk: KEY.open(key) },
+        UpdateExpression: 'SET closed = :closed, approvalId = if_not_exists(approvalId, :id)',
+        ConditionExpression: 'attribute_not_exists(pk) OR approvalId = :id',
+        ExpressionAttributeValues: { ':closed': true, ':id': approvalId },
+      },
+    };
+  }
+
+  /** One transaction; when it is refused, the old values of the items whose condition failed, by kind. */
+  private async transact(items: TransactItem[], kinds: Array<keyof Conflict>): Promise<Written> {
+    try {
+      await this.documents.send(new TransactWriteCommand({ TransactItems: items }));
+      return { ok: true };
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException) && (error as Error).name !== 'TransactionCanceledException') throw error;
+      const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
+      if (!reasons.some((reason) => reason.Code === 'ConditionalCheckFailed')) throw error;
+      const conflict: Conflict = {};
+      reasons.forEach((reason, index) => {
+        const kind = kinds[index];
+        if (reason.Code !== 'ConditionalCheckFailed' || !kind) return;
+        const item = reason.Item ? strip<Item>(unmarshall(reason.Item as never)) : {};
+        if (kind === 'lock') conflict.lock = item as LockItem;
+        else if (kind === 'openApproval') conflict.openApproval = item as { approvalId: string; expiresAt: string };
+        else (conflict as Record<string, unknown>)[kind] = item;
+      });
+      return { ok: false, conflict };
+    }
+  }
+
+  private async get<T>(pk: string): Promise<T | undefined> {
+    const output = await this.documents.send(new GetCommand({ TableName: this.table, Key: { pk }, ConsistentRead: true }));
+    return output.Item ? strip<T>(output.Item) : undefined;
+  }
+
+  private async scan(itemType: string): Promise<Item[]> {
+    const items: Item[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.documents.send(
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression: 'itemType = :type',
+          ExpressionAttributeValues: { ':type': itemType },
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+        }),
+      );
+      for (const item of page.Items ?? []) items.push(strip<Item>(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+}
+
+/** Items are written by this module only; the table's own keys are dropped on the way out. */
+function strip<T>(item: Record<string, unknown>): T {
+  const { pk: _pk, itemType: _itemType, ttl: _ttl, ...rest } = item;
+  return rest as T;
+}
+
+function withoutClaim(record: ChangeRecord): ChangeRecord {
+  const { claim: _claim, ...rest } = record;
+  return rest;
+}
+
+/** Creates the table when missing: for local runs only; deployments get it from serverless.yml. */
+export async function ensureTable(client: DynamoDBClient, table: string): Promise<void> {
+  try {
+    await client.send(new DescribeTableCommand({ TableName: table }));
+    return;
+  } catch (error) {
+    if ((error as Error).name !== 'ResourceNotFoundException') throw error;
+  }
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: table,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      }),
+    );
+    await client.send(new UpdateTimeToLiveCommand({ TableName: table, TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } }));
+  } catch (error) {
+    if ((error as Error).name !== 'ResourceInUseException') throw error;
+  }
+}
+
+export { isConditionFailure };

@@ -1,0 +1,65 @@
+import { type AnyRule, type ChangeRecord, describeError, type Notification, type PendingApproval } from '../model/index.ts';
+import type { Announcer, EngineLog } from './ports.ts';
+
+/** The outcomes people hear about; the rest stay in the table and the log. */
+const ANNOUNCED = new Set(['remediated', 'pending-approval', 'notified', 'failed', 'rolled-back', 'exempted']);
+
+/** Whether a record is posted: announced outcomes, and every outcome of an approval someone is waiting on. */
+export function isAnnounced(record: Pick<ChangeRecord, 'outcome' | 'approvalId'>): boolean {
+  return ANNOUNCED.has(record.outcome) || Boolean(record.approvalId);
+}
+
+/** A record whose message has not gone out yet (the post failed, or the process stopped before it). */
+export function needsAnnouncement(record: ChangeRecord): boolean {
+  return record.status === 'final' && isAnnounced(record) && (record.notification === undefined || record.notification.status === 'pending');
+}
+
+export interface AnnounceContext {
+  announcer: Announcer | undefined;
+  log: EngineLog;
+  rule: Pick<AnyRule, 'title' | 'risk' | 'resource'>;
+  approval?: PendingApproval | undefined;
+  note?: string;
+  /** Look for a message already posted for this record before posting (retries, recoveries). */
+  lookFirst?: boolean;
+}
+
+/**
+ * Posts a record (or updates the approval request it answers) and says where it went. Never
+ * throws: a failed post is a `pending` notification, posted again by the next delivery.
+ */
+export async function announceRecord(record: ChangeRecord, context: AnnounceContext): Promise<Notification> {
+  const attempts = (record.notification?.attempts ?? 0) + 1;
+  const { announcer, approval, rule } = context;
+  const waiting = record.outcome === 'pending-approval' && approval?.status === 'pending';
+  const id = record.resource.slice(record.resource.indexOf('/') + 1);
+  const consoleUrl = rule.resource.consoleUrl?.(id, record.region);
+  if (!announcer) {
+    context.log.info(`record ${record.recordId}: ${record.outcome}: ${record.reason}`, { recordId: record.recordId });
+    return { status: 'log-only', attempts };
+  }
+  try {
+    const updates = record.outcome !== 'pending-approval' && approval?.message ? approval.message : undefined;
+    const notification = await announcer.announce(
+      {
+        record,
+        ruleTitle: rule.title,
+        risk: approval?.risk ?? rule.risk,
+        ...(waiting && approval ? { approvalId: approval.approvalId } : {}),
+        ...(updates ? { updates } : {}),
+        ...(context.note ? { note: context.note } : {}),
+        ...(consoleUrl ? { consoleUrl } : {}),
+      },
+      { lookFirst: context.lookFirst === true || attempts > 1 || record.recovered === true },
+    );
+    return { ...notification, attempts };
+  } catch (error) {
+    context.log.warn(`record ${record.recordId} did not reach ${announcer.kind}: ${describeError(error)}`);
+    return { status: 'pending', attempts, lastError: describeError(error).slice(0, 500) };
+  }
+}
+
+export function notificationResult(notification: Notification | undefined): 'posted' | 'sent' | 'log-only' | 'failed' | undefined {
+  if (!notification) return undefined;
+  return notification.status === 'pending' ? 'failed' : notification.status;
+}

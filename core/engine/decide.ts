@@ -1,0 +1,103 @@
+import { type ChangeRecord, type Exemption, type PendingApproval, recordIdFor, type Suppression } from '../model/index.ts';
+import type { Ledger } from './ports.ts';
+
+export type Decision = 'approve' | 'reject' | 'exempt';
+
+export type DecisionOutcome =
+  | { kind: 'decided'; decision: Decision; approval: PendingApproval; suppression?: Suppression; exemption?: Exemption; record?: ChangeRecord }
+  | { kind: 'refused'; reason: string; approval?: PendingApproval };
+
+export const APPROVAL_ID = /^apr-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const MAX_EXEMPTION_DAYS = 365;
+
+export interface DecisionRequest {
+  approvalId: string;
+  decision: Decision;
+  /** A Slack user id, or `cli:<name>`. */
+  by: string;
+  now: number;
+  suppressionDays: number;
+  /** An exception's length and reason. */
+  days?: number | undefined;
+  reason?: string | undefined;
+}
+
+/**
+ * Moves a pending approval to approved, rejected or exempted with one conditional write: a double
+ * click, a second approver or a replayed request finds it decided and changes nothing. The same
+ * function serves Slack, the terminal and a member stack receiving its hub's decision.
+ */
+export async function decideApproval(ledger: Ledger, request: DecisionRequest): Promise<DecisionOutcome> {
+  if (!APPROVAL_ID.test(request.approvalId)) return { kind: 'refused', reason: 'that is not a driftfix approval id' };
+  const at = new Date(request.now).toISOString();
+  const current = await ledger.getApproval(request.approvalId);
+  if (!current) return { kind: 'refused', reason: 'no such approval' };
+  let suppression: Suppression | undefined;
+  let exemption: Exemption | undefined;
+  let record: ChangeRecord | undefined;
+  let moved: boolean;
+  if (request.decision === 'approve') {
+    moved = await ledger.transitionApproval(request.approvalId, {
+      from: 'pending',
+      to: 'approved',
+      notExpiredAt: at,
+      set: { decidedBy: request.by, decidedAt: at },
+      closeOpen: `${current.ruleId}#${current.resource}`,
+    });
+  } else if (request.decision === 'reject') {
+    suppression = {
+      ruleId: current.ruleId,
+      resource: current.resource,
+      until: new Date(request.now + request.suppressionDays * 86_400_000).toISOString(),
+      by: request.by,
+      approvalId: current.approvalId,
+    };
+    moved = await ledger.reject(request.approvalId, suppression, at);
+  } else {
+    const days = request.days;
+    const reason = request.reason?.trim();
+    if (!days || !Number.isInteger(days) || days < 1 || days > MAX_EXEMPTION_DAYS) {
+      return { kind: 'refused', reason: `an exception lasts a whole number of days from 1 to ${MAX_EXEMPTION_DAYS}`, approval: current };
+    }
+    if (!reason) return { kind: 'refused', reason: 'an exception needs a reason', approval: current };
+    const until = new Date(request.now + days * 86_400_000).toISOString();
+    record = exemptionRecord(current, { until, by: request.by, reason, at });
+    exemption = { ruleId: current.ruleId, resource: current.resource, until, by: request.by, reason, recordId: record.recordId, approvalId: current.approvalId };
+    moved = await ledger.exempt(exemption, record, at);
+  }
+  const approval = await ledger.getApproval(request.approvalId);
+  if (!moved || !approval) return { kind: 'refused', reason: whyNot(approval ?? current, at), ...(approval ? { approval } : {}) };
+  return { kind: 'decided', decision: request.decision, approval, ...(suppression ? { suppression } : {}), ...(exemption ? { exemption } : {}), ...(record ? { record } : {}) };
+}
+
+/** The record of a time-boxed exception: who, why, until when. */
+function exemptionRecord(approval: PendingApproval, exception: { until: string; by: string; reason: string; at: string }): ChangeRecord {
+  const who = exception.by.replace(/^cli:/, '');
+  return {
+    recordId: recordIdFor(`exempt:${approval.approvalId}`, approval.ruleId),
+    status: 'final',
+    eventId: approval.eventId,
+    ruleId: approval.ruleId,
+    resource: approval.resource,
+    account: approval.finding.account,
+    region: approval.finding.region,
+    mode: 'approve',
+    outcome: 'exempted',
+    reason: `exempted until ${exception.until} by ${who}: ${exception.reason}; ${approval.ruleTitle} leaves ${approval.resource} alone until then`,
+    trigger: approval.finding.trigger,
+    replayed: approval.finding.replayed,
+    steps: [],
+    calls: [],
+    writes: 0,
+    approvalId: approval.approvalId,
+    decidedBy: exception.by,
+    createdAt: exception.at,
+    updatedAt: exception.at,
+  };
+}
+
+function whyNot(approval: PendingApproval, at: string): string {
+  if (approval.status === 'pending' && approval.expiresAt <= at) return `approval expired at ${approval.expiresAt}`;
+  const by = approval.decidedBy ? ` by ${approval.decidedBy.startsWith('cli:') ? approval.decidedBy.slice(4) : `<@${approval.decidedBy}>`}` : '';
+  return `approval was already ${approval.status === 'pending' ? 'changed' : approval.status}${by}${approval.decidedAt ? ` at ${approval.decidedAt}` : ''}`;
+}

@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto';
+import type { Mode, Outcome, Risk } from './constants.ts';
+import type { Finding } from './finding.ts';
+import type { Step } from './rule.ts';
+
+/** What the bot decided about one finding, and everything it did for it. */
+export interface ChangeRecord {
+  recordId: string;
+  /**
+   * `in-progress` is the intent, written before the first change with the plan and the state
+   * before it: whoever finds it unfinished looks at the resource and completes it.
+   */
+  status: 'in-progress' | 'final';
+  eventId: string;
+  ruleId: string;
+  /** The resource key: `<type>/<id>`. */
+  resource: string;
+  account: string;
+  region: string;
+  mode: Mode;
+  outcome: Outcome;
+  reason: string;
+  trigger: Finding['trigger'];
+  replayed: boolean;
+  before?: { summary: string; state: unknown };
+  after?: { summary: string; state: unknown };
+  steps: Step[];
+  /** The AWS calls of the invocation that wrote this version of the record, and how many changed something. */
+  calls: string[];
+  writes: number;
+  approvalId?: string;
+  /** Who decided an approved change, a rollback or an exception: a Slack user id or `cli:<name>`. */
+  decidedBy?: string;
+  /** What could break, as the plan said: shown first to an approver. */
+  risks?: string[];
+  /** Whether the record reached Slack (or the hub); `pending` ones are posted again on the next delivery. */
+  notification?: Notification;
+  /** A rollback record names the record it undid; the undone record names its rollback. */
+  rollbackOf?: string;
+  rolledBackBy?: string;
+  /** Completed by a later invocation from what it saw of the resource, after the first one stopped. */
+  recovered?: boolean;
+  /** A failure no retry can settle (the resource is in neither the state before nor after): a person decides. */
+  needsPerson?: boolean;
+  /** While in progress: who holds the claim, until when (epoch ms), and on which lock key. */
+  claim?: { owner: string; leaseUntil: number; lockKey: string };
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Notification {
+  /** `sent`: handed to the hub stack, which posts it. */
+  status: 'pending' | 'posted' | 'log-only' | 'sent';
+  channel?: string;
+  ts?: string;
+  attempts: number;
+  lastError?: string;
+}
+
+export const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'exempted', 'applied', 'stale', 'failed'] as const;
+export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
+
+export interface PendingApproval {
+  approvalId: string;
+  /**
+   * pending → approved | rejected | exempted (a person); approved → applied | stale | failed (the
+   * rule's function).
+   */
+  status: ApprovalStatus;
+  recordId: string;
+  eventId: string;
+  ruleId: string;
+  ruleTitle: string;
+  resource: string;
+  finding: Finding;
+  steps: Step[];
+  reason: string;
+  risks?: string[];
+  createdAt: string;
+  expiresAt: string;
+  risk: Risk;
+  /** The Slack message that asks for the decision, updated with the outcome. */
+  message?: { channel: string; ts: string };
+  decidedBy?: string;
+  decidedAt?: string;
+  resultRecordId?: string;
+}
+
+/** A rejected fix is not proposed again for this rule and resource until `until`. */
+export interface Suppression {
+  ruleId: string;
+  resource: string;
+  until: string;
+  by: string;
+  approvalId: string;
+}
+
+/** A time-boxed exception: the rule leaves the resource alone until `until`, for a stated reason. */
+export interface Exemption {
+  ruleId: string;
+  resource: string;
+  until: string;
+  by: string;
+  reason: string;
+  recordId: string;
+  approvalId?: string;
+}
+
+/** One record per (event, rule): a redelivered event finds the record of its first delivery. */
+export function recordIdFor(eventId: string, ruleId: string): string {
+  return `rec-${createHash('sha256').update(`${eventId}\n${ruleId}`).digest('hex').slice(0, 24)}`;
+}
+
+/** A record after which a redelivery of the same event does nothing again. */
+export function isSettled(record: ChangeRecord): boolean {
+  return record.status === 'final' && (record.outcome !== 'failed' || record.needsPerson === true);
+}

@@ -1,0 +1,31 @@
+import { GetBucketTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { ReadContext, WriteOperation } from '../../core/model/index.ts';
+
+type S3Clients = { s3: S3Client };
+
+/** Bucket tags; a bucket without a tag set has none (NoSuchTagSet is state, not an error). */
+export async function readBucketTags(context: ReadContext<unknown, S3Clients>): Promise<Record<string, string>> {
+  try {
+    const output = await context.clients.s3.send(
+      new GetBucketTaggingCommand({ Bucket: context.target.resourceId, ExpectedBucketOwner: context.target.account }),
+    );
+    return Object.fromEntries((output.TagSet ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+  } catch (error) {
+    if ((error as Error).name === 'NoSuchTagSet') return {};
+    throw error;
+  }
+}
+
+/** Bucket writes several rules make, each declared once: operation → IAM action → SDK command. */
+export const S3_WRITES = {
+  'S3.PutBucketPolicy': {
+    client: 's3',
+    iamAction: 's3:PutBucketPolicy',
+    command: async () => (await import('@aws-sdk/client-s3')).PutBucketPolicyCommand,
+  },
+  'S3.DeleteBucketPolicy': {
+    client: 's3',
+    iamAction: 's3:DeleteBucketPolicy',
+    command: async () => (await import('@aws-sdk/client-s3')).DeleteBucketPolicyCommand,
+  },
+} as const satisfies Record<string, WriteOperation<S3Clients>>;
