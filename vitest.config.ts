@@ -1,16 +1,31 @@
 import { defineConfig } from 'vitest/config';
 
+const env = {
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  AWS_ACCESS_KEY_ID: 'testing',
+  AWS_SECRET_ACCESS_KEY: 'testing',
+  AWS_REGION: 'us-east-1',
+};
+
+/**
+ * Two projects: `unit` (pure code and aws-sdk-client-mock: no emulator, no packaging; `npm run
+ * test:unit`) and `integration` (the real SDK against one moto server and one packaged stack,
+ * both set up once by the global setup).
+ */
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 120_000,
-    env: {
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-      AWS_REGION: 'us-east-1',
-    },
+    projects: [
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], env, testTimeout: 30_000 } },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts', 'test/rules/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          env,
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
   },
 });

@@ -133,7 +133,7 @@ export class DynamoLedger implements Ledger {
         Update: {
           TableName: this.table,
           Key: { pk: KEY.lock(lockKey) },
-          UpdateExpression: 'SET leaseUntil = :zero, settledAt = :now, #ttl = :ttl REMOVE intent, #owner',
+          UpdateExpression: `SET leaseUntil = :zero, ${request.changed ? 'settledAt = :now, ' : ''}#ttl = :ttl REMOVE intent, #owner`,
           ConditionExpression: request.takeOver ? 'intent = :record AND leaseUntil < :now' : '#owner = :owner',
           ExpressionAttributeNames: { '#owner': 'owner', '#ttl': 'ttl' },
           ExpressionAttributeValues: {

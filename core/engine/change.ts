@@ -134,7 +134,7 @@ export async function finish(
   record: ChangeRecord,
   claim: { owner: string },
   approval?: PendingApproval,
-  options: { takeOver?: boolean } = {},
+  options: { takeOver?: boolean; changed?: boolean } = {},
 ): Promise<EventResult> {
   const notification = await announceRecord(record, { announcer: run.deps.announcer, log: run.deps.log, rule: run.rule, approval });
   const final: ChangeRecord = { ...record, notification, calls: [...run.callLog.calls], writes: run.callLog.writes };
@@ -145,6 +145,8 @@ export async function finish(
       lockKey: run.resource,
       owner: claim.owner,
       now: run.now(),
+      // Writes here, or an earlier invocation's that this one completes: reads begun before now are stale.
+      changed: options.changed ?? run.callLog.writes > 0,
       ...(options.takeOver ? { takeOver: true } : {}),
       ...(approval ? { approval: { approvalId: approval.approvalId, to: record.outcome === 'remediated' ? 'applied' : 'failed' } } : {}),
     });

@@ -97,6 +97,8 @@ export interface FinalizeRequest {
   approval?: { approvalId: string; to: 'applied' | 'failed' | 'stale' };
   /** Completing the intent of an invocation that stopped: its claim, run out, is taken over. */
   takeOver?: boolean;
+  /** The resource was changed under this claim: reads that began before now are stale. */
+  changed: boolean;
   /** A rollback marks the record it undid. */
   rolledBack?: { recordId: string; by: string };
 }

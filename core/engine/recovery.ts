@@ -44,7 +44,7 @@ export async function recover(run: Run, seen: Observation, intent: ChangeRecord)
   const takeOver = { owner: randomUUID() };
   if (seen.kind !== 'seen') {
     const record = run.record('failed', `an earlier invocation stopped in the middle of this change, and now: ${seen.reason}; a person should check the resource`, { ...base, needsPerson: true });
-    return finish(run, record, takeOver, approval, { takeOver: true });
+    return finish(run, record, takeOver, approval, { takeOver: true, changed: true });
   }
   if (seen.plan.status === 'compliant') {
     const summary = intent.steps.map((step) => step.description).join('; ');
@@ -53,7 +53,7 @@ export async function recover(run: Run, seen: Observation, intent: ChangeRecord)
       ...base,
       after: seen.before,
     });
-    return finish(run, record, takeOver, approval, { takeOver: true });
+    return finish(run, record, takeOver, approval, { takeOver: true, changed: true });
   }
   const remaining = seen.plan.status === 'change' ? remainingSteps(intent.steps, seen.plan.steps) : null;
   if (remaining) {
@@ -67,5 +67,5 @@ export async function recover(run: Run, seen: Observation, intent: ChangeRecord)
     `an earlier invocation stopped in the middle of this change, and the resource is now neither as it was (${before.summary}) nor as planned (${seen.before.summary}); a person should compare the two states`,
     { ...base, after: seen.before, needsPerson: true },
   );
-  return finish(run, record, takeOver, approval, { takeOver: true });
+  return finish(run, record, takeOver, approval, { takeOver: true, changed: true });
 }

@@ -3,7 +3,7 @@ import { type AnyRule, canonicalJson, type ChangeRecord, describeError, type Fin
 import { announceRecord } from './announce.ts';
 import { applySteps } from './apply.ts';
 import { withCallLog } from './call-log.ts';
-import { leaseMs } from './change.ts';
+import { leaseMs, STALE_READ_MARGIN_MS } from './change.ts';
 import type { EngineDeps } from './ports.ts';
 import { Run } from './run.ts';
 
@@ -95,7 +95,7 @@ export async function rollbackRecord(recordId: string, deps: EngineDeps, options
     );
     const claimed = takeOver
       ? await run.ledger.takeOver({ lockKey: record.resource, recordId: run.recordId, owner, leaseUntil, now: run.now() })
-      : (await run.ledger.claim({ record: intent, lockKey: record.resource, owner, leaseUntil, now: run.now(), readSince })).ok;
+      : (await run.ledger.claim({ record: intent, lockKey: record.resource, owner, leaseUntil, now: run.now(), readSince: readSince - STALE_READ_MARGIN_MS })).ok;
     if (!claimed) return result('refused', `${record.resource} is being changed right now; try again`);
     if (mustApply) {
       const sent = await applySteps(rule, run.context.clients, undo, callLog);
@@ -107,7 +107,7 @@ export async function rollbackRecord(recordId: string, deps: EngineDeps, options
           rollbackOf: recordId,
           ...(sent.applied.length > 0 ? { needsPerson: true } : {}),
         });
-        await run.ledger.finalize({ record: failed, lockKey: record.resource, owner, now: run.now() });
+        await run.ledger.finalize({ record: failed, lockKey: record.resource, owner, now: run.now(), changed: sent.applied.length > 0 });
         return result('failed', failed.reason);
       }
     }
@@ -137,6 +137,7 @@ export async function rollbackRecord(recordId: string, deps: EngineDeps, options
       lockKey: record.resource,
       owner,
       now: run.now(),
+      changed: true,
       ...(verified ? { rolledBack: { recordId, by: run.recordId } } : {}),
     });
     if (!finalized) return result('failed', `the rollback was applied, but its claim ran out before it was recorded; run it again to complete the record`);

@@ -21,7 +21,8 @@ export async function settleOutcome(
   options: { retryable?: boolean; guarded?: boolean } = {},
 ): Promise<EventResult> {
   const record = run.record(outcome, reason, details);
-  const announced = isAnnounced(record);
+  // A record that refers to a message already posted (the open approval's) is not posted again.
+  const announced = isAnnounced(record) && !details.notification;
   const written = await run.ledger.settle(announced ? { ...record, notification: { status: 'pending', attempts: 0 } } : record, options.guarded ? run.guards : undefined);
   if (!written.ok) {
     const next = await resolveConflict(run, seen, written.conflict, false);

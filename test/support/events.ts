@@ -13,26 +13,25 @@ export function loadSample(relativePath: string): Json {
 }
 
 let counter = 0;
-function freshId(): string {
+export function freshId(): string {
   counter += 1;
   return `00000000-0000-4000-8000-${String(Date.now() % 1e6).padStart(6, '0')}${String(counter).padStart(6, '0')}`;
 }
 
-/** A Config compliance-change event for `resourceId`, built from the sample in events/. */
-export function configEvent(options: { rule: string; resourceId: string; resourceType?: string; compliance?: string; id?: string }): Json {
+/** A Config compliance-change event, built from AWS's documented shape in events/. */
+export function configEvent(options: { configRuleName: string; resourceId: string; resourceType?: string; compliance?: string; id?: string; configRuleArn?: string }): Json {
   const event = loadSample('config/s3-bucket-server-side-encryption-enabled.json');
   const resourceType = options.resourceType ?? 'AWS::S3::Bucket';
   event.id = options.id ?? freshId();
-  event.detail.configRuleName = options.rule;
-  event.detail.resourceId = options.resourceId;
-  event.detail.resourceType = resourceType;
-  event.detail.newEvaluationResult.complianceType = options.compliance ?? 'NON_COMPLIANT';
-  event.detail.newEvaluationResult.evaluationResultIdentifier.evaluationResultQualifier = {
-    configRuleName: options.rule,
-    resourceType,
-    resourceId: options.resourceId,
-    evaluationMode: 'DETECTIVE',
-  };
+  const detail = event.detail;
+  detail.configRuleName = options.configRuleName;
+  if (options.configRuleArn) detail.configRuleARN = options.configRuleArn;
+  detail.resourceId = options.resourceId;
+  detail.resourceType = resourceType;
+  detail.newEvaluationResult.complianceType = options.compliance ?? 'NON_COMPLIANT';
+  for (const result of [detail.newEvaluationResult, detail.oldEvaluationResult]) {
+    if (result) result.evaluationResultIdentifier.evaluationResultQualifier = { configRuleName: options.configRuleName, resourceType, resourceId: options.resourceId };
+  }
   return event;
 }
 
@@ -40,9 +39,24 @@ export function configEvent(options: { rule: string; resourceId: string; resourc
 export function analyzerEvent(options: { bucket: string; isPublic?: boolean; status?: string; id?: string }): Json {
   const event = loadSample('access-analyzer/s3-bucket-public.json');
   event.id = options.id ?? freshId();
+  event.detail.id = freshId();
   event.detail.resource = `arn:aws:s3:::${options.bucket}`;
   event.detail.isPublic = options.isPublic ?? true;
   if (options.isPublic === false) event.detail.principal = { AWS: OTHER_ACCOUNT };
   event.detail.status = options.status ?? 'ACTIVE';
+  return event;
+}
+
+/** A Security Hub control finding event, built from the sample in events/. */
+export function securityHubEvent(options: { controlId: string; resourceType: string; resourceId: string; workflow?: string; status?: string; id?: string; updatedAt?: string }): Json {
+  const event = loadSample('security-hub/s3.8-bucket-level-block-public-access.json');
+  event.id = options.id ?? freshId();
+  const [finding] = event.detail.findings;
+  finding.Id = `arn:aws:securityhub:${REGION}:${ACCOUNT}:security-control/${options.controlId}/finding/${freshId()}`;
+  finding.Compliance.SecurityControlId = options.controlId;
+  finding.Compliance.Status = options.status ?? 'FAILED';
+  finding.Workflow.Status = options.workflow ?? 'NEW';
+  finding.Resources = [{ Type: options.resourceType, Id: options.resourceId, Partition: 'aws', Region: REGION }];
+  if (options.updatedAt) finding.UpdatedAt = options.updatedAt;
   return event;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConfigServiceClient, PutConfigRuleCommand } from '@aws-sdk/client-config-service';
 import {
   CreateBucketCommand,
   GetBucketEncryptionCommand,
@@ -11,12 +11,9 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
-import { RULES } from '../../rules/index.ts';
-import { createResourceClients } from '../../core/aws/all-clients.ts';
-import type { EngineDeps, EngineLog } from '../../core/engine/engine.ts';
-import { DynamoRecordStore, ensureTable } from '../../core/aws/record-store.ts';
-import { loadSettings } from '../../core/aws/settings.ts';
-import { ACCOUNT, REGION } from './events.ts';
+import type { EngineLog } from '../../core/engine/ports.ts';
+import { createLocalRuntime, type LocalRuntime } from '../../scripts/lib/local-runtime.ts';
+import { REGION } from './events.ts';
 
 export const silentLog: EngineLog = { info() {}, warn() {}, error() {} };
 
@@ -24,31 +21,47 @@ export function motoEndpoint(): string {
   return inject('motoEndpoint');
 }
 
-/** A plain S3 client for arranging and checking state, outside the bot's call log. */
-export function testS3(): S3Client {
-  return new S3Client({ region: REGION, endpoint: motoEndpoint(), forcePathStyle: true });
-}
-
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(5).toString('hex')}`;
 }
 
-export async function freshStore(): Promise<{ store: DynamoRecordStore; table: string; dynamo: DynamoDBClient }> {
-  const table = uniqueName('driftfix-test');
-  const dynamo = new DynamoDBClient({ region: REGION, endpoint: motoEndpoint() });
-  await ensureTable(dynamo, table);
-  return { store: new DynamoRecordStore(dynamo, table), table, dynamo };
+const local = () => ({ region: REGION, endpoint: motoEndpoint() });
+
+/** A plain S3 client for arranging and checking state, outside the bot's call log. */
+export function testS3(): S3Client {
+  return new S3Client({ ...local(), forcePathStyle: true });
 }
 
-export function localDeps(options: { store?: DynamoRecordStore; env?: Record<string, string> } = {}): EngineDeps {
-  return {
-    rules: RULES,
-    clients: createResourceClients({ region: REGION, endpoint: motoEndpoint() }),
-    store: options.store,
-    settings: loadSettings(RULES, options.env ?? {}),
-    identity: { account: ACCOUNT, region: REGION },
-    log: silentLog,
+/**
+ * What `npm run replay` builds, against the tests' moto: every rule, a table of the test's own
+ * (created when `table` is not given), and the settings in `env`.
+ */
+export async function localRuntime(options: { env?: Record<string, string>; store?: boolean; table?: string } = {}): Promise<LocalRuntime & { table: string }> {
+  const table = options.table ?? uniqueName('driftfix-test');
+  const env = {
+    AWS_REGION: REGION,
+    AWS_ENDPOINT_URL: motoEndpoint(),
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    ...(options.store === false ? {} : { REMEDIATION_TABLE: table }),
+    ...options.env,
   };
+  const runtime = await createLocalRuntime({ needStore: options.store !== false, env, log: silentLog });
+  return { ...runtime, table };
+}
+
+/** An AWS Config rule in moto, running a managed rule under any name. */
+export async function createConfigRule(name: string, identifier: string, options: { periodic?: boolean; parameters?: Record<string, string> } = {}): Promise<void> {
+  await new ConfigServiceClient(local()).send(
+    new PutConfigRuleCommand({
+      ConfigRule: {
+        ConfigRuleName: name,
+        Source: { Owner: 'AWS', SourceIdentifier: identifier },
+        ...(options.periodic ? { MaximumExecutionFrequency: 'TwentyFour_Hours' } : {}),
+        ...(options.parameters ? { InputParameters: JSON.stringify(options.parameters) } : {}),
+      },
+    }),
+  );
 }
 
 export interface BucketSetup {
@@ -69,12 +82,8 @@ export async function createBucket(prefix: string, setup: BucketSetup = {}): Pro
         : { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms' as const, KMSMasterKeyID: setup.encryption.kmsKeyArn } };
     await s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: { Rules: [rule] } }));
   }
-  if (setup.publicAccessBlock) {
-    await s3.send(new PutPublicAccessBlockCommand({ Bucket: bucket, PublicAccessBlockConfiguration: setup.publicAccessBlock }));
-  }
-  if (setup.website) {
-    await s3.send(new PutBucketWebsiteCommand({ Bucket: bucket, WebsiteConfiguration: { IndexDocument: { Suffix: 'index.html' } } }));
-  }
+  if (setup.publicAccessBlock) await s3.send(new PutPublicAccessBlockCommand({ Bucket: bucket, PublicAccessBlockConfiguration: setup.publicAccessBlock }));
+  if (setup.website) await s3.send(new PutBucketWebsiteCommand({ Bucket: bucket, WebsiteConfiguration: { IndexDocument: { Suffix: 'index.html' } } }));
   if (setup.tags) {
     const TagSet = Object.entries(setup.tags).map(([Key, Value]) => ({ Key, Value }));
     await s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet } }));

@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest';
+import { decideApproval } from '../../core/engine/decide.ts';
+import { handleRuleEvent } from '../../core/engine/handle-event.ts';
+import { freshId } from '../support/events.ts';
+import { FakeAnnouncer, FakeWorld, fakeDeps, fakeRule, MemoryLedger } from '../support/fake-rule.ts';
+
+function widgetEvent(widget: string, id = freshId()) {
+  return {
+    version: '0',
+    id,
+    'detail-type': 'Config Rules Compliance Change',
+    source: 'aws.config',
+    account: '111122223333',
+    time: '2026-11-20T09:14:03Z',
+    region: 'us-east-1',
+    resources: [],
+    detail: {
+      awsAccountId: '111122223333',
+      awsRegion: 'us-east-1',
+      configRuleName: 'fake-widget-safe',
+      resourceType: 'AWS::Fake::Widget',
+      resourceId: widget,
+      messageType: 'ComplianceChangeNotification',
+      newEvaluationResult: { complianceType: 'NON_COMPLIANT' },
+    },
+  };
+}
+
+function approvedEvent(approvalId: string, ruleId = 'fake-widget', account = '111122223333') {
+  return {
+    version: '0',
+    id: freshId(),
+    'detail-type': 'Remediation Approved',
+    source: 'driftfix.approvals',
+    account,
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: 'us-east-1',
+    resources: [],
+    detail: { approvalId, ruleId },
+  };
+}
+
+function setup(options: { level?: string } = {}) {
+  const world = new FakeWorld();
+  const ledger = new MemoryLedger();
+  const announcer = new FakeAnnouncer();
+  const clock = { now: Date.now() };
+  const rule = fakeRule({ mode: 'approve' });
+  const widget = `w-${freshId().slice(-6)}`;
+  world.levels.set(widget, options.level ?? 'unsafe');
+  const run = (event: unknown) => handleRuleEvent(event, rule, fakeDeps(world, ledger, { rule, now: () => clock.now, announcer }), { dryRun: false });
+  const decide = (approvalId: string, decision: 'approve' | 'reject' | 'exempt', extra: { days?: number; reason?: string } = {}) =>
+    decideApproval(ledger, { approvalId, decision, by: 'U0APPROVER1', now: clock.now, suppressionDays: 30, ...extra });
+  return { world, ledger, announcer, clock, rule, widget, run, decide };
+}
+
+describe('asking a person', () => {
+  it('stores the approval with the plan, posts one question with buttons, in two table requests', async () => {
+    const { ledger, announcer, widget, run, world } = setup();
+    const result = await run(widgetEvent(widget));
+    expect(result.outcome).toBe('pending-approval');
+    expect(ledger.requests).toEqual(['requestApproval', 'setNotification']);
+    expect(announcer.posts).toHaveLength(1);
+    expect(announcer.posts[0]?.approvalId).toBe(result.approvalId);
+    expect(ledger.approvals.get(result.approvalId ?? '')?.message).toEqual({ channel: 'C0DRIFTFIX1', ts: '1.000001' });
+    expect(world.writes).toBe(0);
+  });
+
+  it('asks once per resource: another finding says it is already waiting, and posts nothing', async () => {
+    const { announcer, widget, run } = setup();
+    const first = await run(widgetEvent(widget));
+    const second = await run(widgetEvent(widget));
+    expect(second.reason).toMatch(new RegExp(`^already waiting for approval ${first.approvalId}`));
+    expect(second.approvalId).toBe(first.approvalId);
+    expect(announcer.posts).toHaveLength(1);
+  });
+
+  it('an approved change is applied once, updates the question, and the finding\'s redelivery reports it as done', async () => {
+    const { ledger, announcer, widget, run, decide, world } = setup();
+    const event = widgetEvent(widget);
+    const asked = await run(event);
+    expect((await decide(asked.approvalId ?? '', 'approve')).kind).toBe('decided');
+    const applied = await run(approvedEvent(asked.approvalId ?? ''));
+    expect(applied.outcome).toBe('remediated');
+    expect(world.levels.get(widget)).toBe('safe');
+    expect(ledger.approvals.get(asked.approvalId ?? '')?.status).toBe('applied');
+    expect(announcer.updates.at(-1)?.updates).toEqual({ channel: 'C0DRIFTFIX1', ts: '1.000001' });
+    const again = await run(approvedEvent(asked.approvalId ?? ''));
+    expect(again.outcome).toBe('skipped');
+    expect(world.writes).toBe(1);
+
+    const redelivered = await run(event);
+    expect(redelivered.duplicate).toBe(true);
+    expect(redelivered.outcome).toBe('remediated');
+    expect(redelivered.reason).toMatch(/approval .* was applied by U0APPROVER1/);
+  });
+
+  it('refuses to apply when the resource changed after the approval', async () => {
+    const { ledger, widget, run, decide, world } = setup();
+    const asked = await run(widgetEvent(widget));
+    await decide(asked.approvalId ?? '', 'approve');
+    world.levels.set(widget, 'other');
+    const applied = await run(approvedEvent(asked.approvalId ?? ''));
+    expect(applied.outcome).toBe('skipped');
+    expect(applied.reason).toMatch(/changed after the approval/);
+    expect(ledger.approvals.get(asked.approvalId ?? '')?.status).toBe('stale');
+    expect(world.writes).toBe(0);
+  });
+
+  it('a Reject suppresses the fix, and the finding\'s redelivery says so', async () => {
+    const { widget, run, decide, world } = setup();
+    const event = widgetEvent(widget);
+    const asked = await run(event);
+    expect((await decide(asked.approvalId ?? '', 'reject')).kind).toBe('decided');
+    expect((await run(widgetEvent(widget))).reason).toMatch(/^suppressed until .* U0APPROVER1 rejected this fix/);
+    expect((await run(event)).reason).toMatch(/approval .* was rejected by U0APPROVER1/);
+    expect(world.writes).toBe(0);
+  });
+
+  it('an exception is a record, leaves the resource alone until it ends, and then the next finding asks again', async () => {
+    const { ledger, widget, run, decide, clock } = setup();
+    const asked = await run(widgetEvent(widget));
+    const refused = await decide(asked.approvalId ?? '', 'exempt', { days: 0, reason: 'x' });
+    expect(refused.kind).toBe('refused');
+    const outcome = await decide(asked.approvalId ?? '', 'exempt', { days: 7, reason: 'vendor migration until the 6th' });
+    expect(outcome.kind).toBe('decided');
+    if (outcome.kind !== 'decided') return;
+    expect(outcome.record).toMatchObject({ outcome: 'exempted', decidedBy: 'U0APPROVER1' });
+    expect(ledger.records.get(outcome.record?.recordId ?? '')?.reason).toMatch(/vendor migration until the 6th/);
+    const during = await run(widgetEvent(widget));
+    expect(during.reason).toMatch(/^exempted until .* by U0APPROVER1: vendor migration until the 6th/);
+    clock.now += 8 * 86_400_000;
+    const after = await run(widgetEvent(widget));
+    expect(after.outcome).toBe('pending-approval');
+    expect(after.approvalId).not.toBe(asked.approvalId);
+  });
+
+  it('an expired approval cannot be decided; its redelivered finding says it expired; a new finding asks again', async () => {
+    const { widget, run, decide, clock } = setup();
+    const event = widgetEvent(widget);
+    const asked = await run(event);
+    clock.now += 25 * 3_600_000;
+    expect(await decide(asked.approvalId ?? '', 'approve')).toMatchObject({ kind: 'refused', reason: expect.stringMatching(/expired/) });
+    expect((await run(event)).reason).toMatch(/expired unanswered/);
+    const fresh = await run(widgetEvent(widget));
+    expect(fresh.outcome).toBe('pending-approval');
+    expect(fresh.approvalId).not.toBe(asked.approvalId);
+  });
+
+  it('refuses approved events the table does not back', async () => {
+    const { run } = setup();
+    expect((await run(approvedEvent('apr-00000000-0000-4000-8000-000000000000'))).reason).toMatch(/does not exist/);
+    expect((await run(approvedEvent('apr-00000000-0000-4000-8000-000000000000', 'another-rule'))).reason).toMatch(/not fake-widget/);
+    expect((await run(approvedEvent('apr-00000000-0000-4000-8000-000000000000', 'fake-widget', '444455556666'))).outcome).toBe('rejected');
+  });
+
+  it('a still-pending approval is not applied', async () => {
+    const { widget, run, world } = setup();
+    const asked = await run(widgetEvent(widget));
+    const early = await run(approvedEvent(asked.approvalId ?? ''));
+    expect(early.outcome).toBe('skipped');
+    expect(early.reason).toMatch(/is pending, not approved/);
+    expect(world.writes).toBe(0);
+  });
+});
