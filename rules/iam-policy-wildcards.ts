@@ -1,11 +1,7 @@
-import {
-  GetPolicyCommand,
-  GetPolicyVersionCommand,
-  type IAMClient,
-  ListPoliciesCommand,
-  ListPolicyTagsCommand,
-  ListPolicyVersionsCommand,
-} from '@aws-sdk/client-iam';
+import type { IAMClient } from '@aws-sdk/client-iam';
+
+/** The IAM SDK module, loaded when a rule first reads: not at a function's cold start. */
+const sdk = () => import('@aws-sdk/client-iam');
 import { z } from 'zod';
 import { type Plan, type ReadContext, ResourceGoneError, type Rule, type RuleTarget, type Step } from '../core/model/index.ts';
 import { IAM } from './lib/clients.ts';
@@ -68,7 +64,7 @@ async function findPolicyArn(iam: IAMClient, target: RuleTarget): Promise<{ arn:
   let marker: string | undefined;
   do {
     // Scope Local: customer-managed policies only, so an AWS-managed policy can never be chosen.
-    const page = await iam.send(new ListPoliciesCommand({ Scope: 'Local', Marker: marker, MaxItems: 1000 }));
+    const page = await iam.send(new (await sdk()).ListPoliciesCommand({ Scope: 'Local', Marker: marker, MaxItems: 1000 }));
     const match = page.Policies?.find((policy) => policy.PolicyId === target.resourceId);
     if (match?.Arn) {
       if (match.Arn.split(':')[4] !== target.account) throw new Error(`policy ${match.Arn} is not in account ${target.account}`);
@@ -145,15 +141,15 @@ const rule: Rule<IamPolicyWildcardsState, IamPolicyWildcardsParams, Clients> = {
 
   async readTags({ clients, target }: ReadContext<IamPolicyWildcardsParams, Clients>) {
     const { arn } = await resolvePolicyArn(clients.iam, target);
-    const output = await clients.iam.send(new ListPolicyTagsCommand({ PolicyArn: arn }));
+    const output = await clients.iam.send(new (await sdk()).ListPolicyTagsCommand({ PolicyArn: arn }));
     return Object.fromEntries((output.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
   },
 
   async readState({ clients, target, params: options }) {
     const { arn } = await resolvePolicyArn(clients.iam, target);
-    const { Policy: policy } = await clients.iam.send(new GetPolicyCommand({ PolicyArn: arn }));
+    const { Policy: policy } = await clients.iam.send(new (await sdk()).GetPolicyCommand({ PolicyArn: arn }));
     if (!policy?.DefaultVersionId || !policy.PolicyId || !policy.PolicyName) throw new Error(`IAM returned no default version for ${arn}`);
-    const { PolicyVersion: current } = await clients.iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: policy.DefaultVersionId }));
+    const { PolicyVersion: current } = await clients.iam.send(new (await sdk()).GetPolicyVersionCommand({ PolicyArn: arn, VersionId: policy.DefaultVersionId }));
     const document = decodePolicyText(current?.Document);
     const state: IamPolicyWildcardsState = {
       policy: { arn, id: policy.PolicyId, name: policy.PolicyName, defaultVersionId: policy.DefaultVersionId, attachmentCount: policy.AttachmentCount ?? 0 },
@@ -168,14 +164,14 @@ const rule: Rule<IamPolicyWildcardsState, IamPolicyWildcardsParams, Clients> = {
     const needsChange = findBroadGrants(statements).length > 0 || Object.keys(state.expansions).length > 0;
     if (!needsChange) return state;
 
-    const { Versions: versions } = await clients.iam.send(new ListPolicyVersionsCommand({ PolicyArn: arn }));
+    const { Versions: versions } = await clients.iam.send(new (await sdk()).ListPolicyVersionsCommand({ PolicyArn: arn }));
     state.versions = (versions ?? [])
       .map((version) => ({ versionId: version.VersionId ?? '', isDefault: version.IsDefaultVersion === true, createDate: version.CreateDate?.toISOString() ?? '' }))
       .sort((a, b) => a.createDate.localeCompare(b.createDate));
     if (state.versions.length >= MAX_VERSIONS) {
       const oldest = state.versions.find((version) => !version.isDefault);
       if (oldest) {
-        const { PolicyVersion: old } = await clients.iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: oldest.versionId }));
+        const { PolicyVersion: old } = await clients.iam.send(new (await sdk()).GetPolicyVersionCommand({ PolicyArn: arn, VersionId: oldest.versionId }));
         state.versionToDelete = { versionId: oldest.versionId, document: decodePolicyText(old?.Document) };
       }
     }

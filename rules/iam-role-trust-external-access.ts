@@ -1,4 +1,4 @@
-import { GetRoleCommand, type IAMClient, ListRoleTagsCommand } from '@aws-sdk/client-iam';
+import type { IAMClient } from '@aws-sdk/client-iam';
 import { z } from 'zod';
 import type { Plan, Rule, RuleTarget, Step } from '../core/model/index.ts';
 import { IAM } from './lib/clients.ts';
@@ -43,11 +43,13 @@ const rule: Rule<IamRoleTrustState, z.infer<typeof params>, { iam: IAMClient }> 
   },
 
   async readTags({ clients, target }) {
+    const { ListRoleTagsCommand } = await import('@aws-sdk/client-iam');
     const output = await clients.iam.send(new ListRoleTagsCommand({ RoleName: roleName(target) }));
     return Object.fromEntries((output.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
   },
 
   async readState({ clients, target }) {
+    const { GetRoleCommand } = await import('@aws-sdk/client-iam');
     const name = roleName(target);
     const { Role: role } = await clients.iam.send(new GetRoleCommand({ RoleName: name }));
     return { roleName: name, trustPolicy: decodePolicyText(role?.AssumeRolePolicyDocument) };

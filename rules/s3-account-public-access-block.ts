@@ -1,4 +1,4 @@
-import { GetPublicAccessBlockCommand, type S3ControlClient } from '@aws-sdk/client-s3-control';
+import type { S3ControlClient } from '@aws-sdk/client-s3-control';
 import { z } from 'zod';
 import type { Plan, Rule, Step } from '../core/model/index.ts';
 import { S3_CONTROL } from './lib/clients.ts';
@@ -57,6 +57,7 @@ const rule: Rule<S3AccountPublicAccessBlockState, Params, { s3control: S3Control
   },
 
   async readState({ clients, target }) {
+    const { GetPublicAccessBlockCommand } = await import('@aws-sdk/client-s3-control');
     try {
       const output = await clients.s3control.send(new GetPublicAccessBlockCommand({ AccountId: target.account }));
       return { flags: flagsFrom(output.PublicAccessBlockConfiguration) };

@@ -1,4 +1,4 @@
-import { GetBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import type { Plan, Rule, Step } from '../core/model/index.ts';
 import { S3 } from './lib/clients.ts';
@@ -29,6 +29,7 @@ const rule: Rule<S3BucketPolicyState, z.infer<typeof params>, { s3: S3Client }> 
   readTags: readBucketTags,
 
   async readState({ clients, target }) {
+    const { GetBucketPolicyCommand } = await import('@aws-sdk/client-s3');
     try {
       const output = await clients.s3.send(new GetBucketPolicyCommand({ Bucket: target.resourceId, ExpectedBucketOwner: target.account }));
       return { policy: output.Policy ?? null };

@@ -1,5 +1,5 @@
 import type { AccessAnalyzerClient } from '@aws-sdk/client-accessanalyzer';
-import { GetBucketWebsiteCommand, GetPublicAccessBlockCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import type { Plan, Rule, Step } from '../core/model/index.ts';
 import { ACCESS_ANALYZER, S3 } from './lib/clients.ts';
@@ -59,6 +59,7 @@ const rule: Rule<S3BucketPublicAccessBlockState, Params, { s3: S3Client; accessA
   readTags: readBucketTags,
 
   async readState({ clients, target }) {
+    const { GetBucketWebsiteCommand, GetPublicAccessBlockCommand } = await import('@aws-sdk/client-s3');
     const bucket = { Bucket: target.resourceId, ExpectedBucketOwner: target.account };
     const [flags, hostsWebsite] = await Promise.all([
       clients.s3

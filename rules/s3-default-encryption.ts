@@ -1,4 +1,4 @@
-import { GetBucketEncryptionCommand, type S3Client, type ServerSideEncryptionRule } from '@aws-sdk/client-s3';
+import type { S3Client, ServerSideEncryptionRule } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import type { Plan, Rule, Step } from '../core/model/index.ts';
 import { S3 } from './lib/clients.ts';
@@ -73,6 +73,7 @@ const rule: Rule<S3DefaultEncryptionState, Params, { s3: S3Client }> = {
   readTags: readBucketTags,
 
   async readState({ clients, target }) {
+    const { GetBucketEncryptionCommand } = await import('@aws-sdk/client-s3');
     try {
       const output = await clients.s3.send(new GetBucketEncryptionCommand({ Bucket: target.resourceId, ExpectedBucketOwner: target.account }));
       return { rules: output.ServerSideEncryptionConfiguration?.Rules ?? null };

@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
-import { EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { EventResult } from '../core/engine/results.ts';
 import { describeError } from '../core/model/index.ts';
 import { prepareCliEnvironment, runCli } from './lib/cli-env.ts';
@@ -119,6 +118,8 @@ async function main(argv: string[]): Promise<number> {
 async function replayThroughBus(files: string[], bus: string, retarget: boolean, json: boolean): Promise<number> {
   const region = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION;
   const endpoint = process.env.AWS_ENDPOINT_URL || undefined;
+  const { EventBridgeClient } = await import('@aws-sdk/client-eventbridge');
+  const { GetCallerIdentityCommand, STSClient } = await import('@aws-sdk/client-sts');
   const client = new EventBridgeClient({ ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}) });
   let target: { account: string; region: string } | undefined;
   if (retarget) {

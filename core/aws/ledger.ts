@@ -39,13 +39,28 @@ function isConditionFailure(error: unknown): boolean {
 }
 
 export class DynamoLedger implements Ledger {
-  private readonly documents: DynamoDBDocumentClient;
+  private readonly documents: { send: DynamoDBDocumentClient['send'] };
 
   constructor(
     client: DynamoDBClient,
     private readonly table: string,
+    /** Local runs only: the table is created the first time it is found missing (deployments get it from the stack). */
+    options: { createIfMissing?: boolean } = {},
   ) {
-    this.documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true } });
+    const documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true } });
+    this.documents = options.createIfMissing
+      ? {
+          send: (async (command: never) => {
+            try {
+              return await documents.send(command);
+            } catch (error) {
+              if ((error as Error).name !== 'ResourceNotFoundException') throw error;
+              await ensureTable(client, table);
+              return documents.send(command);
+            }
+          }) as never,
+        }
+      : documents;
   }
 
   async settle(record: ChangeRecord, guards?: Guards): Promise<Written> {

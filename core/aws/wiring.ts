@@ -1,20 +1,23 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSBatchResponse } from 'aws-lambda';
 import { handleRuleEvent, routeConfigEvent } from '../engine/handle-event.ts';
-import type { Announcer, EngineDeps } from '../engine/ports.ts';
+import type { EngineDeps } from '../engine/ports.ts';
 import type { EventResult } from '../engine/results.ts';
 import { handleUnhandledFinding } from '../engine/unhandled.ts';
 import { type AnyRule, ConfigurationError, DEFAULT_SUPPRESSION_DAYS } from '../model/index.ts';
 import { handleSlackAction, parseApprovers } from '../slack/interactivity.ts';
-import { SlackAnnouncer, SlackWebApi, slackConfigFromEnv } from '../slack/notifier.ts';
+import { SlackWebApi, slackConfigFromEnv } from '../slack/notifier.ts';
 import { loadSlackSecret } from '../slack/secret.ts';
 import { ClientFactory } from './clients.ts';
 import { ConfigRules } from './config-rules.ts';
-import { EventBridgeSink, HubAnnouncer } from './emitter.ts';
+import { announcerFor } from './announcers.ts';
+import { EventBridgeSink } from './emitter.ts';
 import { awsFollowUps } from './follow-ups.ts';
 import { type LambdaContext, accountOf, processLambdaEvent } from './lambda.ts';
 import { DynamoLedger } from './ledger.ts';
 import { CONFIG, DYNAMODB, EVENTBRIDGE, SECRETS_MANAGER, SECURITY_HUB, SQS } from './services.ts';
+
+export { announcerFor };
 import { loadSettings, parsePositiveNumber } from './settings.ts';
 
 /**
@@ -36,15 +39,6 @@ function container(name: string, env: Env = process.env): Container {
   if (!region) throw new ConfigurationError('AWS_REGION is not set');
   const logger = new Logger({ serviceName: 'driftfix', persistentKeys: { function: name } });
   return { env, region, factory: new ClientFactory({ region, endpoint: env.AWS_ENDPOINT_URL || undefined }), logger };
-}
-
-/** Where records go: the hub's bus (a member), Slack (a single account or the hub), or the log. */
-export function announcerFor(c: Pick<Container, 'env' | 'factory'>): Announcer | undefined {
-  const hubBus = c.env.HUB_EVENT_BUS_ARN;
-  if (hubBus) return new HubAnnouncer(() => c.factory.shared(EVENTBRIDGE, { record: false }), hubBus);
-  const slack = slackConfigFromEnv(c.env);
-  if (!slack) return undefined;
-  return new SlackAnnouncer(new SlackWebApi(slack, () => c.factory.shared(SECRETS_MANAGER, { record: false })));
 }
 
 function engineDeps(c: Container, rules: readonly AnyRule[], account: string, context?: LambdaContext): Omit<EngineDeps, 'clientsFor'> {

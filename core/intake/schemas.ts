@@ -29,11 +29,24 @@ export function instant(now: () => number) {
   });
 }
 
+/** Schemas are built once per clock (a clock is a function), not once per event. */
+function perClock<T>(make: (now: () => number) => T): (now: () => number) => T {
+  const built = new WeakMap<() => number, T>();
+  return (now) => {
+    let schema = built.get(now);
+    if (!schema) {
+      schema = make(now);
+      built.set(now, schema);
+    }
+    return schema;
+  };
+}
+
 /** Optional, and documented as possibly null: null means absent. */
 const nullable = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? undefined);
 
-export function envelopeSchema(now: () => number) {
-  return z.object({
+export const envelopeSchema = perClock((now) =>
+  z.object({
     version: z.literal('0'),
     id: eventId,
     'detail-type': z.string().min(1).max(128),
@@ -44,8 +57,8 @@ export function envelopeSchema(now: () => number) {
     resources: z.array(z.string().max(2048)).max(100),
     detail: z.record(z.string(), z.unknown()),
     'replay-name': z.string().max(256).optional(),
-  });
-}
+  }),
+);
 export type Envelope = z.infer<ReturnType<typeof envelopeSchema>>;
 
 export const COMPLIANCE_TYPES = ['COMPLIANT', 'NON_COMPLIANT', 'NOT_APPLICABLE', 'INSUFFICIENT_DATA'] as const;
@@ -65,7 +78,7 @@ const configRuleName = z
 /** Customer rules: config-rule/config-rule-x; service-linked: config-rule/aws-service-rule/<service>/config-rule-x. */
 const CONFIG_RULE_ARN = /^arn:aws[a-z-]*:config:[a-z0-9-]+:\d{12}:config-rule\/(aws-service-rule\/[a-z0-9.-]+\/)?config-rule-[A-Za-z0-9]+$/;
 
-export function configComplianceDetailSchema(now: () => number) {
+export const configComplianceDetailSchema = perClock((now) => {
   const evaluation = z.object({
     complianceType: z.enum(COMPLIANCE_TYPES),
     annotation: nullable(z.string().max(1024)),
@@ -99,13 +112,13 @@ export function configComplianceDetailSchema(now: () => number) {
     // Absent on a rule's first evaluation of a resource; not used.
     oldEvaluationResult: z.unknown().optional(),
   });
-}
+});
 export type ConfigComplianceDetail = z.infer<ReturnType<typeof configComplianceDetailSchema>>;
 
 export const FINDING_STATUSES = ['ACTIVE', 'ARCHIVED', 'RESOLVED'] as const;
 
-export function accessAnalyzerDetailSchema(now: () => number) {
-  return z.object({
+export const accessAnalyzerDetailSchema = perClock((now) =>
+  z.object({
     version: nullable(z.string().max(64)),
     id: z.string().regex(/^[A-Za-z0-9-]{1,128}$/, 'expected a finding id'),
     status: z.enum(FINDING_STATUSES),
@@ -123,13 +136,13 @@ export function accessAnalyzerDetailSchema(now: () => number) {
     createdAt: nullable(instant(now)),
     analyzedAt: nullable(instant(now)),
     updatedAt: nullable(instant(now)),
-  });
-}
+  }),
+);
 export type AccessAnalyzerDetail = z.infer<ReturnType<typeof accessAnalyzerDetailSchema>>;
 
 /** ASFF, the fields driftfix uses (Security Hub User Guide, AWS Security Finding Format). */
-export function securityHubFindingSchema(now: () => number) {
-  return z.object({
+export const securityHubFindingSchema = perClock((now) =>
+  z.object({
     SchemaVersion: nullable(z.string().max(32)),
     Id: z.string().min(1).max(512).regex(PRINTABLE_ASCII, 'expected a finding id'),
     ProductArn: z.string().regex(/^arn:aws[a-z-]*:securityhub:[a-z0-9-]+:(\d{12})?:product\/[A-Za-z0-9/._-]+$/, 'expected a Security Hub product ARN'),
@@ -157,8 +170,8 @@ export function securityHubFindingSchema(now: () => number) {
       )
       .min(1)
       .max(32),
-  });
-}
+  }),
+);
 export type SecurityHubFinding = z.infer<ReturnType<typeof securityHubFindingSchema>>;
 
 /** Turns zod issues into one line a person can act on. */

@@ -1,9 +1,7 @@
-import {
-  GenerateServiceLastAccessedDetailsCommand,
-  GetServiceLastAccessedDetailsCommand,
-  type GetServiceLastAccessedDetailsCommandOutput,
-  type IAMClient,
-} from '@aws-sdk/client-iam';
+import type { GetServiceLastAccessedDetailsCommandOutput, IAMClient } from '@aws-sdk/client-iam';
+
+/** The IAM SDK module, loaded when a rule first reads: not at a function's cold start. */
+const sdk = () => import('@aws-sdk/client-iam');
 import type { Usage } from './iam-policy-document.ts';
 
 /** IAM keeps action-level last-accessed data for up to 400 days. */
@@ -21,14 +19,14 @@ export interface AdvisorOptions {
  */
 export async function readPolicyUsage(client: IAMClient, policyArn: string, options: AdvisorOptions = {}): Promise<Usage> {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const { JobId } = await client.send(new GenerateServiceLastAccessedDetailsCommand({ Arn: policyArn, Granularity: 'ACTION_LEVEL' }));
+  const { JobId } = await client.send(new (await sdk()).GenerateServiceLastAccessedDetailsCommand({ Arn: policyArn, Granularity: 'ACTION_LEVEL' }));
   if (!JobId) throw new Error('IAM returned no job id for the last-accessed report');
 
   const deadline = Date.now() + (options.maxWaitMs ?? 20_000);
   let delay = 250;
   let page: GetServiceLastAccessedDetailsCommandOutput;
   for (;;) {
-    page = await client.send(new GetServiceLastAccessedDetailsCommand({ JobId }));
+    page = await client.send(new (await sdk()).GetServiceLastAccessedDetailsCommand({ JobId }));
     if (page.JobStatus === 'COMPLETED') break;
     if (page.JobStatus === 'FAILED') throw new Error(`IAM could not prepare the last-accessed report: ${page.Error?.Message ?? 'unknown error'}`);
     if (Date.now() + delay > deadline) throw new Error('IAM did not finish the last-accessed report in time; the event will be retried');
@@ -51,7 +49,7 @@ export async function readPolicyUsage(client: IAMClient, policyArn: string, opti
       }
     }
     if (!page.IsTruncated || !page.Marker) break;
-    page = await client.send(new GetServiceLastAccessedDetailsCommand({ JobId, Marker: page.Marker }));
+    page = await client.send(new (await sdk()).GetServiceLastAccessedDetailsCommand({ JobId, Marker: page.Marker }));
   }
   return usage;
 }

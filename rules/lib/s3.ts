@@ -1,10 +1,11 @@
-import { GetBucketTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { ReadContext, WriteOperation } from '../../core/model/index.ts';
 
 type S3Clients = { s3: S3Client };
 
 /** Bucket tags; a bucket without a tag set has none (NoSuchTagSet is state, not an error). */
 export async function readBucketTags(context: ReadContext<unknown, S3Clients>): Promise<Record<string, string>> {
+  const { GetBucketTaggingCommand } = await import('@aws-sdk/client-s3');
   try {
     const output = await context.clients.s3.send(
       new GetBucketTaggingCommand({ Bucket: context.target.resourceId, ExpectedBucketOwner: context.target.account }),

@@ -1,4 +1,4 @@
-import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { EVENT_SOURCE } from '../../core/model/constants.ts';
 
 /** PutEvents takes at most 10 entries and 256 KB per call. */
@@ -58,6 +58,7 @@ export async function putInBatches(client: EventBridgeClient, entries: Array<{ f
     batch = [];
     bytes = 0;
     try {
+      const { PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
       const output = await client.send(new PutEventsCommand({ Entries: current.map((item) => item.entry) }));
       current.forEach((item, index) => {
         const result = output.Entries?.[index];

@@ -1,11 +1,10 @@
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { ClientFactory } from '../../core/aws/clients.ts';
 import { ConfigRules } from '../../core/aws/config-rules.ts';
 import { awsFollowUps } from '../../core/aws/follow-ups.ts';
-import { DynamoLedger, ensureTable } from '../../core/aws/ledger.ts';
+import { DynamoLedger } from '../../core/aws/ledger.ts';
 import { CONFIG, DYNAMODB, SECURITY_HUB } from '../../core/aws/services.ts';
 import { loadSettings } from '../../core/aws/settings.ts';
-import { announcerFor } from '../../core/aws/wiring.ts';
+import { announcerFor } from '../../core/aws/announcers.ts';
 import { handleRuleEvent, intake, routeConfigEvent } from '../../core/engine/handle-event.ts';
 import type { EngineDeps, EngineLog, Settings } from '../../core/engine/ports.ts';
 import { bare, type EventResult } from '../../core/engine/results.ts';
@@ -38,6 +37,7 @@ export async function createLocalRuntime(options: { needStore: boolean; env?: En
   if (!region) throw new ConfigurationError('set AWS_REGION (for example us-east-1)');
   const endpoint = env.AWS_ENDPOINT_URL || undefined;
   const settings = loadSettings(rules, env);
+  const { GetCallerIdentityCommand, STSClient } = await import('@aws-sdk/client-sts');
   const sts = new STSClient({ region, ...(endpoint ? { endpoint } : {}) });
   const { Account: account } = await sts.send(new GetCallerIdentityCommand({}));
   if (!account) throw new ConfigurationError('STS did not say which account these credentials belong to');
@@ -47,8 +47,8 @@ export async function createLocalRuntime(options: { needStore: boolean; env?: En
   if (options.needStore) {
     if (!settings.table) throw new ConfigurationError('set REMEDIATION_TABLE to apply changes (records are kept there)');
     const dynamo = await factory.shared(DYNAMODB, { record: false });
-    if (endpoint) await ensureTable(dynamo, settings.table);
-    ledger = new DynamoLedger(dynamo, settings.table);
+    // Against an emulator the table is made the first time it is missing: no request up front.
+    ledger = new DynamoLedger(dynamo, settings.table, { createIfMissing: Boolean(endpoint) });
   }
   const identity = { account, region };
   const deps: EngineDeps = {

@@ -19,7 +19,7 @@ export function findMotoServer(): string | undefined {
 
 export async function isMotoReachable(endpoint: string): Promise<boolean> {
   try {
-    const response = await fetch(new URL('/moto-api/data.json', endpoint), { signal: AbortSignal.timeout(1_000) });
+    const response = await fetch(new URL('/moto-api/', endpoint), { signal: AbortSignal.timeout(1_000) });
     return response.ok;
   } catch {
     return false;

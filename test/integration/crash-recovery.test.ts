@@ -1,0 +1,129 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configEvent, REGION } from '../support/events.ts';
+import { bucketEncryption, createBucket, motoEndpoint, uniqueName } from '../support/local-aws.ts';
+import { ROOT } from '../support/packaged.ts';
+
+/**
+ * The CLI as a separate process, behind a proxy in front of moto that counts the requests each
+ * service receives and can kill the process the moment a write is answered.
+ */
+class Proxy {
+  counts = { table: 0, s3: 0, other: 0 };
+  killOn: { match: (method: string, url: string) => boolean; child?: ChildProcess } | undefined;
+  private server: Server | undefined;
+  url = '';
+
+  async start(): Promise<void> {
+    const target = new URL(motoEndpoint());
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk) => chunks.push(chunk));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const service = String(req.headers['x-amz-target'] ?? '');
+        if (service.startsWith('DynamoDB_')) this.counts.table += 1;
+        else if (service || body.includes('Action=')) this.counts.other += 1;
+        else this.counts.s3 += 1;
+        const upstream = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
+          const parts: Buffer[] = [];
+          answer.on('data', (chunk) => parts.push(chunk));
+          answer.on('end', () => {
+            const kill = this.killOn;
+            if (kill?.child && kill.match(req.method ?? '', req.url ?? '')) {
+              // The write took effect; the process dies before it hears so.
+              kill.child.kill('SIGKILL');
+              this.killOn = undefined;
+            }
+            res.writeHead(answer.statusCode ?? 500, answer.headers);
+            res.end(Buffer.concat(parts));
+          });
+        });
+        upstream.on('error', () => res.destroy());
+        upstream.end(body);
+      });
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server?.address() as AddressInfo).port}`;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+let proxy: Proxy;
+beforeAll(async () => {
+  proxy = new Proxy();
+  await proxy.start();
+});
+afterAll(() => proxy.stop());
+
+function cli(args: string[], table: string, onSpawn?: (child: ChildProcess) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(ROOT, 'scripts/run.mjs'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, AWS_ENDPOINT_URL: proxy.url, AWS_REGION: REGION, REMEDIATION_TABLE: table, LOCK_LEASE_SECONDS: '5' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    onSpawn?.(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+function eventFile(bucket: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'driftfix-crash-')), 'event.json');
+  writeFileSync(file, JSON.stringify(configEvent({ configRuleName: 's3-bucket-server-side-encryption-enabled', resourceId: bucket })));
+  return file;
+}
+
+describe('a process killed the moment its write is answered', () => {
+  it('leaves an intent; the redelivery records the change as remediated with the state before it, and it rolls back', async () => {
+    const table = uniqueName('driftfix-crash');
+    const bucket = await createBucket('crash');
+    const file = eventFile(bucket);
+    const killed = await cli(['replay', '--apply', '--json', file], table, (child) => {
+      proxy.killOn = { match: (method, url) => method === 'PUT' && url.startsWith(`/${bucket}/?encryption`), child };
+    });
+    expect(killed.signal).toBe('SIGKILL');
+    expect((await bucketEncryption(bucket))?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm).toBe('AES256');
+
+    // Delivered again once the dead process's claim has run out (LOCK_LEASE_SECONDS=5).
+    await new Promise((resolve) => setTimeout(resolve, 5_500));
+    const again = await cli(['replay', '--apply', '--json', file], table);
+    const line = JSON.parse(again.stdout.trim());
+    expect(line).toMatchObject({ outcome: 'remediated', writes: 0 });
+    expect(line.reason).toMatch(/recovered/);
+
+    const rollback = await cli(['rollback', '--json', line.recordId], table);
+    expect(JSON.parse(rollback.stdout.trim())).toMatchObject({ outcome: 'rolled-back', writes: 1 });
+    expect(await bucketEncryption(bucket)).toBeNull();
+  }, 60_000);
+
+  it('a fix costs at most two requests on the table and four on S3', async () => {
+    const table = uniqueName('driftfix-count');
+    // The table exists already, as in a deployment.
+    await cli(['replay', '--apply', eventFile(await createBucket('warm'))], table);
+    const bucket = await createBucket('count');
+    const file = eventFile(bucket);
+    proxy.counts = { table: 0, s3: 0, other: 0 };
+    const run = await cli(['replay', '--apply', '--json', file], table);
+    expect(JSON.parse(run.stdout.trim()).outcome).toBe('remediated');
+    expect(proxy.counts.table).toBeLessThanOrEqual(2);
+    expect(proxy.counts.s3).toBeLessThanOrEqual(4);
+    proxy.counts = { table: 0, s3: 0, other: 0 };
+    const compliant = await cli(['replay', '--apply', '--json', eventFile(bucket)], table);
+    expect(JSON.parse(compliant.stdout.trim()).outcome).toBe('compliant');
+    expect(proxy.counts.table).toBe(1);
+    expect(proxy.counts.s3).toBe(2);
+  }, 60_000);
+});
