@@ -96,7 +96,7 @@ async function singleAccountDemo(): Promise<number> {
 
   console.log('\nAn IAM policy that grants * and s3:* (AWS Config: iam-policy-no-statements-with-admin-access):\n');
   const policy = await seedTooBroadPolicy(new IAMClient(local));
-  const sample = JSON.parse(await readFile('events/config/iam-policy-no-statements-with-admin-access.json', 'utf8'));
+  const sample = JSON.parse(await readFile('events/config/iam-policy-no-statements-with-admin-access.skipped.json', 'utf8'));
   sample.id = randomUUID();
   sample.detail.resourceId = policy.id;
   sample.detail.newEvaluationResult.evaluationResultIdentifier.evaluationResultQualifier.resourceId = policy.id;

@@ -1,109 +1,88 @@
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { basename, join, relative } from 'node:path';
+import { ConfigServiceClient } from '@aws-sdk/client-config-service';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { S3Client } from '@aws-sdk/client-s3';
+import { S3ControlClient } from '@aws-sdk/client-s3-control';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createResourceClients } from '../../core/aws/all-clients.ts';
+import { seedConfigRules, seedDemoResources } from '../../scripts/lib/demo-resources.ts';
 import { expandEventPaths } from '../../scripts/lib/event-files.ts';
-import { seedDemoResources } from '../../scripts/lib/demo-resources.ts';
 import { type MotoServer, startMotoServer } from '../../scripts/lib/moto-server.ts';
 import type { ReplayLine } from '../../scripts/replay.ts';
 import { ACCOUNT, EVENTS_DIR, REGION } from '../support/events.ts';
+import { ROOT } from '../support/packaged.ts';
 
-/** What `npm run replay -- --apply` must report for each sample, on the resources the demo creates. */
-const EXPECTED: Record<string, ReplayLine['outcome']> = {
-  'access-analyzer/archived-ignored.json': 'ignored',
-  'access-analyzer/kms-key-skipped.json': 'skipped',
-  'access-analyzer/resolved-ignored.json': 'ignored',
-  'access-analyzer/s3-bucket-cross-account.json': 'pending-approval',
-  'access-analyzer/iam-role-cross-account.json': 'pending-approval',
-  'access-analyzer/internal-access-skipped.json': 'skipped',
-  'access-analyzer/error-finding-skipped.json': 'skipped',
-  'access-analyzer/unused-access-skipped.json': 'skipped',
-  'access-analyzer/s3-bucket-public.json': 'remediated',
-  'config/compliant-ignored.json': 'ignored',
-  'config/configuration-item-change-ignored.json': 'ignored',
-  // Their policy ids are not in the emulator: refused as "not this account's customer-managed policy".
-  'config/iam-policy-no-statements-with-admin-access.json': 'skipped',
-  'config/iam-policy-no-statements-with-full-access.json': 'skipped',
-  'config/not-applicable-ignored.json': 'ignored',
-  'config/s3-account-level-public-access-blocks-periodic.json': 'pending-approval',
-  'config/s3-account-level-public-access-blocks.json': 'pending-approval',
-  'config/s3-bucket-level-public-access-prohibited.json': 'remediated',
-  'config/s3-bucket-public-read-prohibited-website.json': 'pending-approval',
-  'config/s3-bucket-public-write-prohibited-excluded.json': 'skipped',
-  'config/s3-bucket-server-side-encryption-enabled-already-encrypted.json': 'compliant',
-  'config/s3-bucket-server-side-encryption-enabled.json': 'remediated',
-  'config/s3-default-encryption-kms.json': 'skipped',
-  'config/unanswered-rule-skipped.json': 'skipped',
-  'invalid/future-timestamp.json': 'rejected',
-  'invalid/invalid-bucket-name.json': 'rejected',
-  'invalid/object-arn.json': 'rejected',
-  'invalid/other-account.json': 'rejected',
-  'invalid/source-detail-type-mismatch.json': 'rejected',
-};
+/** Each sample's file name ends in the outcome it leads to on the resources the demo creates: `<what>.<outcome>.json`. */
+function expectedOutcome(file: string): string {
+  const match = /\.([a-z-]+)\.json$/.exec(basename(file));
+  if (!match?.[1]) throw new Error(`${file} does not name its outcome (<what>.<outcome>.json)`);
+  return match[1];
+}
 
-const ROOT = join(import.meta.dirname, '..', '..');
-
-// Its own moto server: the samples use fixed names and the account-level setting.
+// Its own moto server: the samples use fixed names and the account-wide setting.
 let moto: MotoServer;
 beforeAll(async () => {
   moto = await startMotoServer();
-  await seedDemoResources(createResourceClients({ region: REGION, endpoint: moto.endpoint }), ACCOUNT);
-});
+  const local = { region: REGION, endpoint: moto.endpoint };
+  await seedDemoResources(
+    {
+      s3: new S3Client({ ...local, forcePathStyle: true }),
+      s3control: new S3ControlClient({ ...local, endpointProvider: () => ({ url: new URL(moto.endpoint) }) }),
+      iam: new IAMClient(local),
+    },
+    ACCOUNT,
+  );
+  await seedConfigRules(new ConfigServiceClient(local));
+}, 120_000);
 afterAll(async () => moto?.stop());
 
 function replay(args: string[], env: Record<string, string> = {}) {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/replay.ts', ...args], {
+  const run = spawnSync(process.execPath, ['scripts/run.mjs', 'replay', ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     env: { ...process.env, AWS_ENDPOINT_URL: moto.endpoint, REMEDIATION_TABLE: 'driftfix-replay-test', ...env },
-    timeout: 60_000,
+    timeout: 120_000,
   });
-  const lines = run.stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as ReplayLine);
+  const lines = run.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as ReplayLine);
   return { status: run.status, lines, stderr: run.stderr };
 }
 
-const relative = (file: string) => file.slice(EVENTS_DIR.length + 1);
-
 describe('npm run replay against moto, every sample in events/', () => {
-  it('has an expected outcome for every sample file', async () => {
-    const files = (await expandEventPaths([EVENTS_DIR])).map(relative);
-    expect(files.sort()).toEqual(Object.keys(EXPECTED).sort());
-  });
-
-  it('dry run: plans, reads only, and writes nothing', () => {
-    const { lines, status } = replay(['--json', EVENTS_DIR]);
-    expect(status).toBe(1); // the invalid/ samples are rejected
-    expect(lines).toHaveLength(Object.keys(EXPECTED).length);
+  it('dry run: plans, reads only, writes nothing', async () => {
+    const files = await expandEventPaths([EVENTS_DIR]);
+    const { lines } = replay(['--json', 'events']);
+    expect(lines.map((line) => line.file).sort()).toEqual(files.map((file) => relative(ROOT, file)).sort());
     for (const line of lines) {
-      expect(line.writes, line.file).toBe(0);
-      const expected = EXPECTED[relative(line.file)];
+      const expected = expectedOutcome(line.file);
       const dry = expected === 'remediated' || expected === 'pending-approval' ? 'planned' : expected;
-      expect(line.outcome, line.file).toBe(dry);
-      expect(line.recordId).toBeUndefined();
+      expect(line.outcome, `${line.file}: ${line.reason}`).toBe(dry);
+      expect(line.writes, line.file).toBe(0);
     }
   });
 
-  it('--apply: each sample gets its outcome; a second run makes no second write', () => {
-    const first = replay(['--apply', '--json', EVENTS_DIR]);
-    expect(first.status).toBe(1);
-    for (const line of first.lines) {
-      expect(line.outcome, `${line.file}: ${line.reason}`).toBe(EXPECTED[relative(line.file)]);
-      expect(Object.keys(line).every((key) => ['file', 'outcome', 'rule', 'resource', 'reason', 'calls', 'writes', 'recordId', 'approvalId'].includes(key))).toBe(true);
-      if (line.outcome === 'pending-approval') expect(line.approvalId).toMatch(/^apr-/);
-      if (line.outcome === 'remediated') expect(line.writes).toBe(1);
-      else expect(line.writes).toBe(0);
-    }
+  it('--apply: each sample ends in the outcome its name promises; a second run changes nothing', () => {
+    const first = replay(['--apply', '--json', 'events']);
+    for (const line of first.lines) expect(line.outcome, `${line.file}: ${line.reason}`).toBe(expectedOutcome(line.file));
+    expect(first.lines.reduce((sum, line) => sum + line.writes, 0)).toBe(first.lines.filter((line) => line.outcome === 'remediated').length);
+    expect(first.status).toBe(1); // the invalid samples are rejected
 
-    const second = replay(['--apply', '--json', EVENTS_DIR]);
-    expect(second.lines.map((line) => line.writes)).toEqual(second.lines.map(() => 0));
-    expect(second.lines.map((line) => line.outcome)).toEqual(first.lines.map((line) => line.outcome));
+    const second = replay(['--apply', '--json', 'events']);
+    expect(second.lines.reduce((sum, line) => sum + line.writes, 0)).toBe(0);
+    for (const line of second.lines.filter((candidate) => expectedOutcome(candidate.file) === 'remediated')) {
+      expect(line.reason, line.file).toMatch(/^duplicate delivery, already handled/);
+    }
   });
 
-  it('exits 0 when nothing is rejected or failed, and reports a file that is not JSON as rejected', () => {
-    const ok = replay(['--json', join(EVENTS_DIR, 'config/compliant-ignored.json')]);
-    expect(ok.status).toBe(0);
-    const bad = replay(['--json', join(ROOT, 'serverless.yml')]);
-    expect(bad.status).toBe(1);
-    expect(bad.lines[0]?.outcome).toBe('rejected');
+  it('exits 0 when nothing is rejected or failed, 1 for a file that is not JSON, 2 for an unknown flag', () => {
+    expect(replay(['--json', join('events', 'config', 'compliant.ignored.json')]).status).toBe(0);
+    const broken = replay(['--json', join('test', 'support', 'events.ts')]);
+    expect(broken.status).toBe(1);
+    expect(broken.lines[0]?.outcome).toBe('rejected');
+    const unknown = replay(['--frobnicate', 'events']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/usage: npm run replay/);
   });
 });

@@ -20,7 +20,7 @@ export function freshId(): string {
 
 /** A Config compliance-change event, built from AWS's documented shape in events/. */
 export function configEvent(options: { configRuleName: string; resourceId: string; resourceType?: string; compliance?: string; id?: string; configRuleArn?: string }): Json {
-  const event = loadSample('config/s3-bucket-server-side-encryption-enabled.json');
+  const event = loadSample('config/s3-bucket-server-side-encryption-enabled.remediated.json');
   const resourceType = options.resourceType ?? 'AWS::S3::Bucket';
   event.id = options.id ?? freshId();
   const detail = event.detail;
@@ -37,7 +37,7 @@ export function configEvent(options: { configRuleName: string; resourceId: strin
 
 /** An Access Analyzer finding event for a bucket, built from the sample in events/. */
 export function analyzerEvent(options: { bucket: string; isPublic?: boolean; status?: string; id?: string }): Json {
-  const event = loadSample('access-analyzer/s3-bucket-public.json');
+  const event = loadSample('access-analyzer/s3-bucket-public.remediated.json');
   event.id = options.id ?? freshId();
   event.detail.id = freshId();
   event.detail.resource = `arn:aws:s3:::${options.bucket}`;
@@ -49,7 +49,7 @@ export function analyzerEvent(options: { bucket: string; isPublic?: boolean; sta
 
 /** A Security Hub control finding event, built from the sample in events/. */
 export function securityHubEvent(options: { controlId: string; resourceType: string; resourceId: string; workflow?: string; status?: string; id?: string; updatedAt?: string }): Json {
-  const event = loadSample('security-hub/s3.8-bucket-level-block-public-access.json');
+  const event = loadSample('security-hub/s3.8-bucket-level-block-public-access.remediated.json');
   event.id = options.id ?? freshId();
   const [finding] = event.detail.findings;
   finding.Id = `arn:aws:securityhub:${REGION}:${ACCOUNT}:security-control/${options.controlId}/finding/${freshId()}`;

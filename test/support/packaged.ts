@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
@@ -8,8 +8,34 @@ export const ROOT = join(import.meta.dirname, '..', '..');
 export type Resource = { Type: string; Properties: Record<string, any>; Condition?: string; DependsOn?: unknown };
 export type Template = { Resources: Record<string, Resource>; Conditions?: Record<string, unknown>; Outputs?: Record<string, unknown> };
 
+const LOCK = join(ROOT, '.build', 'package.lock');
+
+/** osls keeps state in .serverless/ even when packaging elsewhere: one packaging per checkout at a time. */
+async function withPackageLock<T>(work: () => Promise<T>): Promise<T> {
+  mkdirSync(join(ROOT, '.build'), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      break;
+    } catch {
+      const age = Date.now() - (statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 180_000) rmSync(LOCK, { recursive: true, force: true });
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
+  }
+}
+
 /** Runs `serverless package` (osls, offline) into a fresh folder, its bundles in a folder of their own. */
 export function packageService(extraArgs: string[] = []): Promise<{ dir: string; output: string }> {
+  return withPackageLock(() => runPackage(extraArgs));
+}
+
+function runPackage(extraArgs: string[]): Promise<{ dir: string; output: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'driftfix-package-'));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(ROOT, 'node_modules/osls/bin/serverless.js'), 'package', '--package', dir, ...extraArgs], {
