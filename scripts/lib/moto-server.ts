@@ -38,6 +38,33 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * moto_server answers on threads, and its DynamoDB transactions are not atomic across them: two
+ * conditional transactions on one item, at the same moment, can both succeed, which DynamoDB never
+ * allows. The emulator is therefore run on one thread (each request whole before the next), by
+ * the Python that runs moto_server.
+ */
+const SERIAL = [
+  'import sys, werkzeug.serving as serving',
+  'import moto.server as server',
+  'plain = serving.run_simple',
+  "server.run_simple = lambda *a, **k: plain(*a, **{**k, 'threaded': False})",
+  'server.main(sys.argv[1:])',
+].join('\n');
+
+function serialLaunch(binary: string): string[] {
+  let python: string | undefined;
+  try {
+    const first = readFileSync(binary, 'utf8').slice(0, 300).split('\n')[0] ?? '';
+    if (first.startsWith('#!') && /python[\d.]*$/.test(first.trim())) python = first.slice(2).trim();
+  } catch {
+    // not readable: run it as it is
+  }
+  // A pyenv shim is a shell script: the python3 beside it on PATH runs the same environment.
+  python ??= findPythonTool('python3');
+  return python ? [python, '-c', SERIAL] : [binary];
+}
+
 /** Starts moto server on loopback and waits until it answers. */
 export async function startMotoServer(options: { port?: number; account?: string } = {}): Promise<MotoServer> {
   if (!findMotoServer()) ensurePythonTools();
@@ -49,7 +76,8 @@ export async function startMotoServer(options: { port?: number; account?: string
   // parent is busy (a test waiting on a child process, for instance).
   const logFile = join(mkdtempSync(join(tmpdir(), 'driftfix-moto-')), 'moto.log');
   const log = openSync(logFile, 'a');
-  const child: ChildProcess = spawn(binary, ['-H', '127.0.0.1', '-p', String(port)], {
+  const [command, ...args] = serialLaunch(binary);
+  const child: ChildProcess = spawn(command as string, [...args, '-H', '127.0.0.1', '-p', String(port)], {
     env: { ...process.env, MOTO_ACCOUNT_ID: options.account ?? LOCAL_ACCOUNT },
     stdio: ['ignore', log, log],
   });

@@ -14,7 +14,7 @@ describe('the emulator dies in the middle of a replay', () => {
     const moto = await startMotoServer();
     const s3 = new S3Client({ region: REGION, endpoint: moto.endpoint, forcePathStyle: true });
     const dir = mkdtempSync(join(tmpdir(), 'driftfix-dies-'));
-    const sample = loadSample('config/s3-bucket-server-side-encryption-enabled.json');
+    const sample = loadSample('config/s3-bucket-server-side-encryption-enabled.remediated.json');
     const count = 60;
     for (let i = 0; i < count; i += 1) {
       const bucket = `dies-${i}`;
@@ -23,9 +23,10 @@ describe('the emulator dies in the middle of a replay', () => {
       event.id = randomUUID();
       event.detail.resourceId = bucket;
       event.detail.newEvaluationResult.evaluationResultIdentifier.evaluationResultQualifier.resourceId = bucket;
+      event.detail.oldEvaluationResult.evaluationResultIdentifier.evaluationResultQualifier.resourceId = bucket;
       writeFileSync(join(dir, `${String(i).padStart(3, '0')}.json`), JSON.stringify(event));
     }
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/replay.ts', '--apply', '--json', dir], {
+    const child = spawn(process.execPath, ['scripts/run.mjs', 'replay', '--apply', '--json', dir], {
       cwd: ROOT,
       env: { ...process.env, AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: REGION, REMEDIATION_TABLE: 'dies' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,7 +9,7 @@ import { configEvent, REGION } from '../support/events.ts';
 import { bucketPublicAccessBlock, createBucket, motoEndpoint, uniqueName } from '../support/local-aws.ts';
 import { APPROVER, CHANNEL, clickBody, createSlackSecret, sign } from '../support/slack.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
+import { ROOT } from '../support/packaged.ts';
 const ALL_ON = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true };
 
 let env: Record<string, string>;
@@ -28,8 +28,8 @@ beforeEach(async () => {
 afterEach(async () => slack.stop());
 
 /** Runs a CLI without blocking this process, which also serves the Slack stand-in. */
-async function run(script: string, args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+async function run(cli: string, args: string[]) {
+  const child = spawn(process.execPath, ['scripts/run.mjs', cli, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => {
@@ -46,8 +46,8 @@ async function run(script: string, args: string[]) {
 async function pendingApproval(): Promise<{ bucket: string; approvalId: string }> {
   const bucket = await createBucket('ops-site', { website: true });
   const file = join(tmpdir(), `${uniqueName('event')}.json`);
-  writeFileSync(file, JSON.stringify(configEvent({ rule: 's3-bucket-public-read-prohibited', resourceId: bucket })));
-  const replay = await run('scripts/replay.ts', ['--apply', '--json', file]);
+  writeFileSync(file, JSON.stringify(configEvent({ configRuleName: 's3-bucket-public-read-prohibited', resourceId: bucket })));
+  const replay = await run('replay', ['--apply', '--json', file]);
   const line = replay.json();
   expect(line.outcome, replay.stderr).toBe('pending-approval');
   return { bucket, approvalId: line.approvalId };
@@ -56,29 +56,66 @@ async function pendingApproval(): Promise<{ bucket: string; approvalId: string }
 describe('npm run approvals', () => {
   it('lists pending approvals, approves one (applied at once locally), and refuses a second decision', async () => {
     const { bucket, approvalId } = await pendingApproval();
-    const listed = await run('scripts/approvals.ts', ['list', '--json']);
+    const listed = await run('approvals', ['list', '--json']);
     expect(listed.stdout).toContain(approvalId);
 
-    const approved = await run('scripts/approvals.ts', ['approve', approvalId, '--json']);
+    const approved = await run('approvals', ['approve', approvalId, '--json']);
     expect(approved.status, approved.stderr).toBe(0);
     expect(approved.json()).toMatchObject({ approvalId, result: 'remediated', writes: 1 });
     expect(await bucketPublicAccessBlock(bucket)).toEqual(ALL_ON);
 
-    const again = await run('scripts/approvals.ts', ['approve', approvalId, '--json']);
+    const again = await run('approvals', ['approve', approvalId, '--json']);
     expect(again.status).toBe(1);
     expect(again.json()).toMatchObject({ result: 'refused', reason: expect.stringContaining('already applied') });
-    expect((await run('scripts/approvals.ts', ['list', '--json'])).stdout).not.toContain(approvalId);
+    expect((await run('approvals', ['list', '--json'])).stdout).not.toContain(approvalId);
   });
 
   it('rejects, suppressing the fix; unknown ids and bad commands are refused', async () => {
     const { bucket, approvalId } = await pendingApproval();
-    const rejected = await run('scripts/approvals.ts', ['reject', approvalId, '--json']);
+    const rejected = await run('approvals', ['reject', approvalId, '--json']);
     expect(rejected.json()).toMatchObject({ result: 'rejected', suppressedUntil: expect.any(String) });
     expect(await bucketPublicAccessBlock(bucket)).toBeNull();
 
-    expect((await run('scripts/approvals.ts', ['approve', 'apr-00000000-0000-4000-8000-000000000000'])).status).toBe(1);
-    expect((await run('scripts/approvals.ts', ['approve', 'not-an-id'])).stdout).toContain('not a driftfix approval id');
-    expect((await run('scripts/approvals.ts', ['delete', approvalId])).status).toBe(2);
+    expect((await run('approvals', ['approve', 'apr-00000000-0000-4000-8000-000000000000'])).status).toBe(1);
+    expect((await run('approvals', ['approve', 'not-an-id'])).stdout).toContain('not a driftfix approval id');
+    expect((await run('approvals', ['delete', approvalId])).status).toBe(2);
+    const unknownFlag = await run('approvals', ['list', '--frobnicate']);
+    expect(unknownFlag.status).toBe(2);
+    expect(unknownFlag.stderr).toMatch(/usage: npm run approvals/);
+  });
+
+  it('exempts a resource for some days with a reason: recorded, and the next finding is skipped naming the exception', async () => {
+    const { bucket, approvalId } = await pendingApproval();
+    expect((await run('approvals', ['exempt', approvalId, '--json'])).status).toBe(2);
+    const refused = await run('approvals', ['exempt', approvalId, '--days', '0', '--reason', 'x', '--json']);
+    expect(refused.json()).toMatchObject({ result: 'refused' });
+    const exempted = await run('approvals', ['exempt', approvalId, '--days', '14', '--reason', 'launch page until the 12th', '--json']);
+    expect(exempted.status, exempted.stderr).toBe(0);
+    expect(exempted.json()).toMatchObject({ result: 'exempted', reason: 'launch page until the 12th', recordId: expect.stringMatching(/^rec-/) });
+    const file = join(tmpdir(), `${uniqueName('event')}.json`);
+    writeFileSync(file, JSON.stringify(configEvent({ configRuleName: 's3-bucket-public-read-prohibited', resourceId: bucket })));
+    const next = (await run('replay', ['--apply', '--json', file])).json();
+    expect(next.outcome).toBe('skipped');
+    expect(next.reason).toMatch(/^exempted until .*: launch page until the 12th/);
+    expect(await bucketPublicAccessBlock(bucket)).toBeNull();
+  });
+
+  it('lists an approval past its expiry as expired, not pending', async () => {
+    env.APPROVAL_TTL_HOURS = '0.0003';
+    const { approvalId } = await pendingApproval();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect((await run('approvals', ['list', '--json'])).stdout).not.toContain(approvalId);
+    const all = (await run('approvals', ['list', '--all', '--json'])).stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    expect(all.find((entry) => entry.approvalId === approvalId)?.status).toBe('expired');
+  });
+});
+
+describe('npm run rollback', () => {
+  it('prints usage and exits 2 for an unknown flag or no record id', async () => {
+    const unknown = await run('rollback', ['--frobnicate', 'rec-1']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/usage: npm run rollback/);
+    expect((await run('rollback', [])).status).toBe(2);
   });
 });
 
@@ -99,7 +136,7 @@ describe('npm run serve', () => {
     const ts = `${1_700_000_001}.000100`; // the stand-in's first message
 
     const port = await freePort();
-    server = spawn(process.execPath, ['--import', 'tsx', 'scripts/serve.ts'], { cwd: ROOT, env: { ...env, PORT: String(port) }, stdio: 'pipe' });
+    server = spawn(process.execPath, ['scripts/run.mjs', 'serve'], { cwd: ROOT, env: { ...env, PORT: String(port) }, stdio: 'pipe' });
     const url = `http://127.0.0.1:${port}/slack/actions`;
     for (let i = 0; i < 100; i += 1) {
       const up = await fetch(url.replace('/slack/actions', '/'), { signal: AbortSignal.timeout(500) }).then(() => true, () => false);
@@ -116,6 +153,8 @@ describe('npm run serve', () => {
       headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': sign(body, timestamp) },
     });
     expect(response.status).toBe(200);
+    const huge = await fetch(url, { method: 'POST', body: 'x'.repeat(1024 * 1024 + 10), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(huge.status).toBe(413);
     expect(await bucketPublicAccessBlock(bucket)).toEqual(ALL_ON);
     const final = JSON.stringify(slack.callsTo('chat.update').at(-1)?.args);
     expect(final).toContain('Fixed');
