@@ -1,5 +1,8 @@
 import type { AccessAnalyzerClient } from '@aws-sdk/client-accessanalyzer';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { IAMClient } from '@aws-sdk/client-iam';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import type { RDSClient } from '@aws-sdk/client-rds';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3ControlClient } from '@aws-sdk/client-s3-control';
 import type { ClientSpec } from '../../core/model/index.ts';
@@ -28,4 +31,19 @@ export const IAM: ClientSpec<IAMClient> = {
 export const ACCESS_ANALYZER: ClientSpec<AccessAnalyzerClient> = {
   service: 'AccessAnalyzer',
   load: async () => (await import('@aws-sdk/client-accessanalyzer')).AccessAnalyzerClient,
+};
+
+export const KMS: ClientSpec<KMSClient> = {
+  service: 'KMS',
+  load: async () => (await import('@aws-sdk/client-kms')).KMSClient,
+};
+
+export const EC2: ClientSpec<EC2Client> = {
+  service: 'EC2',
+  load: async () => (await import('@aws-sdk/client-ec2')).EC2Client,
+};
+
+export const RDS: ClientSpec<RDSClient> = {
+  service: 'RDS',
+  load: async () => (await import('@aws-sdk/client-rds')).RDSClient,
 };

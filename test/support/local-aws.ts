@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
 import type { EngineLog } from '../../core/engine/ports.ts';
+import type { AnyRule } from '../../core/model/index.ts';
 import { createLocalRuntime, type LocalRuntime } from '../../scripts/lib/local-runtime.ts';
 import { REGION } from './events.ts';
 
@@ -36,7 +37,9 @@ export function testS3(): S3Client {
  * What `npm run replay` builds, against the tests' moto: every rule, a table of the test's own
  * (created when `table` is not given), and the settings in `env`.
  */
-export async function localRuntime(options: { env?: Record<string, string>; store?: boolean; table?: string } = {}): Promise<LocalRuntime & { table: string }> {
+export async function localRuntime(
+  options: { env?: Record<string, string>; store?: boolean; table?: string; rules?: readonly AnyRule[] } = {},
+): Promise<LocalRuntime & { table: string }> {
   const table = options.table ?? uniqueName('driftfix-test');
   const env = {
     AWS_REGION: REGION,
@@ -46,7 +49,7 @@ export async function localRuntime(options: { env?: Record<string, string>; stor
     ...(options.store === false ? {} : { REMEDIATION_TABLE: table }),
     ...options.env,
   };
-  const runtime = await createLocalRuntime({ needStore: options.store !== false, env, log: silentLog });
+  const runtime = await createLocalRuntime({ needStore: options.store !== false, env, log: silentLog, ...(options.rules ? { rules: options.rules } : {}) });
   return { ...runtime, table };
 }
 
