@@ -157,7 +157,7 @@ async function main(): Promise<void> {
   for (const [name, size] of Object.entries(sizes)) {
     console.log(`${name.padEnd(33)} ${(size / 1024).toFixed(0).padStart(5)} KB  ${cold[name]?.toFixed(0).padStart(5)} ms`);
   }
-  console.log(`\nthroughput: s3-default-encryption fixes through npm run replay --apply (concurrency ${CONCURRENCY}) vs a minimal script (PutBucketEncryption only, same concurrency)`);
+  console.log(`\nthroughput: S3 default-encryption fixes through npm run replay --apply (concurrency ${CONCURRENCY}) vs a minimal script (PutBucketEncryption only, same concurrency)`);
   console.log('    N   bot s  bot ev/s  sequential s  minimal s  ratio  max RSS');
   let calls: Throughput | undefined;
   for (const n of SIZES) {

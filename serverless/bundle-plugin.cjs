@@ -26,6 +26,8 @@ class BundlePlugin {
     const service = this.serverless.service;
     const root = this.serverless.serviceDir;
     const dist = process.env.DRIFTFIX_DIST_DIR || 'dist';
+    // Handlers are paths inside the zip: the bundles' folder must be relative to the service.
+    if (path.isAbsolute(dist)) throw new Error('DRIFTFIX_DIST_DIR must be relative to the service directory');
     for (const name of service.getAllFunctions()) {
       const fn = service.getFunction(name);
       const match = /^functions\/([a-z0-9-]+)\.handler$/.exec(fn.handler);

@@ -35,7 +35,7 @@ export function driftfixBusName(options: Pick<DeploymentOptions, 'service' | 'st
   return `${stackName(options)}-bus`;
 }
 
-/** `s3-default-encryption` → `S3DefaultEncryption`, for CloudFormation logical ids. */
+/** `config-router` → `ConfigRouter`, for CloudFormation logical ids. */
 export function logicalName(id: string): string {
   return id
     .split('-')

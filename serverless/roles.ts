@@ -74,7 +74,9 @@ export function ruleStatements(rule: AnyRule, options: DeploymentOptions): State
 export function ownResources(rule: AnyRule, options: DeploymentOptions): unknown[] {
   const arn = rule.resource.iamArn;
   if (!arn?.endsWith('*')) return [];
-  const own = [sub(arn.replace(/\*$/, `${stackName(options).toLowerCase()}-*`))];
+  // IAM compares names case-sensitively; CloudFormation names roles after the stack as written, buckets in lower case.
+  const prefixes = [...new Set([stackName(options), stackName(options).toLowerCase()])];
+  const own = prefixes.map((prefix) => sub(arn.replace(/\*$/, `${prefix}-*`)));
   if (arn.endsWith(':role/*')) own.push(sub(arn.replace(/\*$/, 'aws-service-role/*')), sub(arn.replace(/\*$/, 'aws-reserved/*')));
   return own;
 }

@@ -43,12 +43,19 @@ export class EventBridgeSink implements DecisionSink {
     }
     const { account, region } = approval.finding;
     await put(client, {
-      EventBusName: `arn:aws:events:${region}:${account}:event-bus/${this.memberBus}`,
+      EventBusName: `arn:${partitionOf(region)}:events:${region}:${account}:event-bus/${this.memberBus}`,
       Source: EVENT_SOURCE.hub,
       DetailType: DETAIL_TYPE.decision,
       Detail: JSON.stringify({ approvalId: approval.approvalId, ruleId: approval.ruleId, ...decision }),
     });
   }
+}
+
+/** The partition a region belongs to (China and GovCloud regions have their own). */
+export function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
 }
 
 /** EventBridge's entry limit; a record's states are left out when they would not fit. */

@@ -1,13 +1,21 @@
-import {
-  CreateTableCommand,
-  DescribeTableCommand,
-  type DynamoDBClient,
-  TransactionCanceledException,
-  UpdateTimeToLiveCommand,
-} from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ApprovalRequest, ClaimRequest, Conflict, FinalizeRequest, Guards, Ledger, LockItem, Written } from '../engine/ports.ts';
+import {
+  approvalMove,
+  closePointer,
+  DAY_SECONDS,
+  guardChecks,
+  type Item,
+  KEY,
+  putRecord,
+  RECORD_NAMES,
+  RECORD_VALUES,
+  RECORD_WRITABLE,
+  type TransactItem,
+} from './ledger-items.ts';
+import { ensureTable } from './table.ts';
 import type { ChangeRecord, Exemption, Notification, PendingApproval, Suppression } from '../model/index.ts';
 
 /**
@@ -15,24 +23,6 @@ import type { ChangeRecord, Exemption, Notification, PendingApproval, Suppressio
  * DynamoDB checks the conditions and says which failed and why (ReturnValuesOnConditionCheckFailure),
  * so no write needs a read before it.
  */
-const KEY = {
-  record: (id: string) => `record#${id}`,
-  approval: (id: string) => `approval#${id}`,
-  lock: (key: string) => `lock#${key}`,
-  open: (key: string) => `open-approval#${key}`,
-  suppression: (key: string) => `suppress#${key}`,
-  exemption: (key: string) => `exempt#${key}`,
-};
-
-const DAY_SECONDS = 86_400;
-/** A record may be written over only when it is a failure a retry can settle. */
-const RECORD_WRITABLE = 'attribute_not_exists(pk) OR (#status = :final AND outcome = :failed AND attribute_not_exists(needsPerson))';
-const RECORD_NAMES = { '#status': 'status' };
-const RECORD_VALUES = { ':final': 'final', ':failed': 'failed' };
-const NOT_ACTIVE = 'attribute_not_exists(pk) OR #until <= :now';
-
-type Item = Record<string, unknown>;
-type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
 function isConditionFailure(error: unknown): boolean {
   return (error as Error).name === 'ConditionalCheckFailedException';
@@ -65,7 +55,7 @@ export class DynamoLedger implements Ledger {
 
   async settle(record: ChangeRecord, guards?: Guards): Promise<Written> {
     if (guards) {
-      return this.transact([this.putRecord(record, RECORD_WRITABLE), ...this.guardChecks(guards, record.updatedAt)], ['record', 'suppression', 'exemption']);
+      return this.transact([putRecord(this.table, record, RECORD_WRITABLE), ...guardChecks(this.table, guards, record.updatedAt)], ['record', 'suppression', 'exemption']);
     }
     try {
       await this.documents.send(
@@ -109,11 +99,11 @@ export class DynamoLedger implements Ledger {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         },
       },
-      this.putRecord(record, RECORD_WRITABLE),
+      putRecord(this.table, record, RECORD_WRITABLE),
     ];
     const kinds: Array<keyof Conflict> = ['lock', 'record'];
     if (request.guards) {
-      items.push(...this.guardChecks(request.guards, new Date(now).toISOString()));
+      items.push(...guardChecks(this.table, request.guards, new Date(now).toISOString()));
       kinds.push('suppression', 'exemption');
     }
     if (request.approvalId) {
@@ -208,7 +198,7 @@ export class DynamoLedger implements Ledger {
   async requestApproval(request: ApprovalRequest): Promise<Written> {
     const { record, approval, openKey, now } = request;
     const items: TransactItem[] = [
-      this.putRecord(record, RECORD_WRITABLE),
+      putRecord(this.table, record, RECORD_WRITABLE),
       {
         Put: {
           TableName: this.table,
@@ -226,7 +216,7 @@ export class DynamoLedger implements Ledger {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         },
       },
-      ...this.guardChecks(request.guards, new Date(now).toISOString()),
+      ...guardChecks(this.table, request.guards, new Date(now).toISOString()),
     ];
     return this.transact(items, ['record', 'approval', 'openApproval', 'suppression', 'exemption']);
   }
@@ -290,8 +280,8 @@ export class DynamoLedger implements Ledger {
     approvalId: string,
     change: { from: PendingApproval['status']; to: PendingApproval['status']; notExpiredAt?: string; set?: Partial<PendingApproval>; closeOpen?: string },
   ): Promise<boolean> {
-    const items: TransactItem[] = [this.approvalMove(approvalId, change)];
-    if (change.closeOpen) items.push(this.closePointer(change.closeOpen, approvalId));
+    const items: TransactItem[] = [approvalMove(this.table, approvalId, change)];
+    if (change.closeOpen) items.push(closePointer(this.table, change.closeOpen, approvalId));
     if (items.length === 1) {
       try {
         await this.documents.send(new UpdateCommand(items[0]?.Update as never));
@@ -309,14 +299,14 @@ export class DynamoLedger implements Ledger {
     return (
       await this.transact(
         [
-          this.approvalMove(approvalId, { from: 'pending', to: 'rejected', notExpiredAt: at, set: { decidedBy: suppression.by, decidedAt: at } }),
+          approvalMove(this.table, approvalId, { from: 'pending', to: 'rejected', notExpiredAt: at, set: { decidedBy: suppression.by, decidedAt: at } }),
           {
             Put: {
               TableName: this.table,
               Item: { pk: KEY.suppression(key), itemType: 'suppression', ...suppression, ttl: Math.ceil(Date.parse(suppression.until) / 1000) + DAY_SECONDS },
             },
           },
-          this.closePointer(key, approvalId),
+          closePointer(this.table, key, approvalId),
         ],
         [],
       )
@@ -332,85 +322,15 @@ export class DynamoLedger implements Ledger {
           Item: { pk: KEY.exemption(key), itemType: 'exemption', ...exemption, ttl: Math.ceil(Date.parse(exemption.until) / 1000) + DAY_SECONDS },
         },
       },
-      this.putRecord(record, 'attribute_not_exists(pk)'),
+      putRecord(this.table, record, 'attribute_not_exists(pk)'),
     ];
     if (exemption.approvalId) {
       items.push(
-        this.approvalMove(exemption.approvalId, { from: 'pending', to: 'exempted', notExpiredAt: at, set: { decidedBy: exemption.by, decidedAt: at, resultRecordId: record.recordId } }),
-        this.closePointer(key, exemption.approvalId),
+        approvalMove(this.table, exemption.approvalId, { from: 'pending', to: 'exempted', notExpiredAt: at, set: { decidedBy: exemption.by, decidedAt: at, resultRecordId: record.recordId } }),
+        closePointer(this.table, key, exemption.approvalId),
       );
     }
     return (await this.transact(items, [])).ok;
-  }
-
-  private putRecord(record: ChangeRecord, condition: string): TransactItem {
-    const writable = condition === RECORD_WRITABLE;
-    return {
-      Put: {
-        TableName: this.table,
-        Item: { pk: KEY.record(record.recordId), itemType: 'record', ...record },
-        ConditionExpression: condition,
-        ...(writable ? { ExpressionAttributeNames: RECORD_NAMES, ExpressionAttributeValues: RECORD_VALUES } : {}),
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      },
-    };
-  }
-
-  private guardChecks(guards: Guards, now: string): TransactItem[] {
-    return [KEY.suppression(guards.suppressionKey), KEY.exemption(guards.exemptionKey)].map((pk) => ({
-      ConditionCheck: {
-        TableName: this.table,
-        Key: { pk },
-        ConditionExpression: NOT_ACTIVE,
-        ExpressionAttributeNames: { '#until': 'until' },
-        ExpressionAttributeValues: { ':now': now },
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      },
-    }));
-  }
-
-  private approvalMove(
-    approvalId: string,
-    change: { from: PendingApproval['status']; to: PendingApproval['status']; notExpiredAt?: string; set?: Partial<PendingApproval> },
-  ): TransactItem {
-    const names: Record<string, string> = { '#status': 'status' };
-    const values: Record<string, unknown> = { ':from': change.from, ':to': change.to };
-    const assignments = ['#status = :to'];
-    for (const [index, [key, value]] of Object.entries(change.set ?? {}).entries()) {
-      if (value === undefined || key === 'status') continue;
-      names[`#f${index}`] = key;
-      values[`:v${index}`] = value;
-      assignments.push(`#f${index} = :v${index}`);
-    }
-    let condition = 'attribute_exists(pk) AND #status = :from';
-    if (change.notExpiredAt) {
-      names['#expiresAt'] = 'expiresAt';
-      values[':now'] = change.notExpiredAt;
-      condition += ' AND #expiresAt > :now';
-    }
-    return {
-      Update: {
-        TableName: this.table,
-        Key: { pk: KEY.approval(approvalId) },
-        UpdateExpression: `SET ${assignments.join(', ')}`,
-        ConditionExpression: condition,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      },
-    };
-  }
-
-  /** The open-approval pointer of a rule and resource, closed if it still points at this approval. */
-  private closePointer(key: string, approvalId: string): TransactItem {
-    return {
-      Update: {
-        TableName: this.table,
-        Key: { pk: KEY.open(key) },
-        UpdateExpression: 'SET closed = :closed, approvalId = if_not_exists(approvalId, :id)',
-        ConditionExpression: 'attribute_not_exists(pk) OR approvalId = :id',
-        ExpressionAttributeValues: { ':closed': true, ':id': approvalId },
-      },
-    };
   }
 
   /** One transaction; when it is refused, the old values of the items whose condition failed, by kind. */
@@ -471,27 +391,5 @@ function withoutClaim(record: ChangeRecord): ChangeRecord {
   return rest;
 }
 
-/** Creates the table when missing: for local runs only; deployments get it from serverless.yml. */
-export async function ensureTable(client: DynamoDBClient, table: string): Promise<void> {
-  try {
-    await client.send(new DescribeTableCommand({ TableName: table }));
-    return;
-  } catch (error) {
-    if ((error as Error).name !== 'ResourceNotFoundException') throw error;
-  }
-  try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: table,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      }),
-    );
-    await client.send(new UpdateTimeToLiveCommand({ TableName: table, TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } }));
-  } catch (error) {
-    if ((error as Error).name !== 'ResourceInUseException') throw error;
-  }
-}
+export { ensureTable };
 
-export { isConditionFailure };

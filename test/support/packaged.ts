@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { inject } from 'vitest';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
@@ -11,7 +11,7 @@ export type Template = { Resources: Record<string, Resource>; Conditions?: Recor
 const LOCK = join(ROOT, '.build', 'package.lock');
 
 /** osls keeps state in .serverless/ even when packaging elsewhere: one packaging per checkout at a time. */
-async function withPackageLock<T>(work: () => Promise<T>): Promise<T> {
+export async function withPackageLock<T>(work: () => Promise<T>): Promise<T> {
   mkdirSync(join(ROOT, '.build'), { recursive: true });
   for (;;) {
     try {
@@ -40,7 +40,7 @@ function runPackage(extraArgs: string[]): Promise<{ dir: string; output: string 
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(ROOT, 'node_modules/osls/bin/serverless.js'), 'package', '--package', dir, ...extraArgs], {
       cwd: ROOT,
-      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', DRIFTFIX_DIST_DIR: join(dir, 'dist') },
+      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', DRIFTFIX_DIST_DIR: join('.build', basename(dir)) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

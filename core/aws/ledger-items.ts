@@ -1,0 +1,96 @@
+import type { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { Guards } from '../engine/ports.ts';
+import type { ChangeRecord, PendingApproval } from '../model/index.ts';
+
+/** The items of the records table, and the conditions under which each may be written. */
+export const KEY = {
+  record: (id: string) => `record#${id}`,
+  approval: (id: string) => `approval#${id}`,
+  lock: (key: string) => `lock#${key}`,
+  open: (key: string) => `open-approval#${key}`,
+  suppression: (key: string) => `suppress#${key}`,
+  exemption: (key: string) => `exempt#${key}`,
+};
+
+export const DAY_SECONDS = 86_400;
+/** A record may be written over only when it is a failure a retry can settle. */
+export const RECORD_WRITABLE = 'attribute_not_exists(pk) OR (#status = :final AND outcome = :failed AND attribute_not_exists(needsPerson))';
+export const RECORD_NAMES = { '#status': 'status' };
+export const RECORD_VALUES = { ':final': 'final', ':failed': 'failed' };
+export const NOT_ACTIVE = 'attribute_not_exists(pk) OR #until <= :now';
+
+export type Item = Record<string, unknown>;
+export type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+
+
+export function putRecord(table: string, record: ChangeRecord, condition: string): TransactItem {
+  const writable = condition === RECORD_WRITABLE;
+  return {
+    Put: {
+      TableName: table,
+      Item: { pk: KEY.record(record.recordId), itemType: 'record', ...record },
+      ConditionExpression: condition,
+      ...(writable ? { ExpressionAttributeNames: RECORD_NAMES, ExpressionAttributeValues: RECORD_VALUES } : {}),
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}
+
+export function guardChecks(table: string, guards: Guards, now: string): TransactItem[] {
+  return [KEY.suppression(guards.suppressionKey), KEY.exemption(guards.exemptionKey)].map((pk) => ({
+    ConditionCheck: {
+      TableName: table,
+      Key: { pk },
+      ConditionExpression: NOT_ACTIVE,
+      ExpressionAttributeNames: { '#until': 'until' },
+      ExpressionAttributeValues: { ':now': now },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  }));
+}
+
+export function approvalMove(
+  table: string,
+  approvalId: string,
+  change: { from: PendingApproval['status']; to: PendingApproval['status']; notExpiredAt?: string; set?: Partial<PendingApproval> },
+): TransactItem {
+  const names: Record<string, string> = { '#status': 'status' };
+  const values: Record<string, unknown> = { ':from': change.from, ':to': change.to };
+  const assignments = ['#status = :to'];
+  for (const [index, [key, value]] of Object.entries(change.set ?? {}).entries()) {
+    if (value === undefined || key === 'status') continue;
+    names[`#f${index}`] = key;
+    values[`:v${index}`] = value;
+    assignments.push(`#f${index} = :v${index}`);
+  }
+  let condition = 'attribute_exists(pk) AND #status = :from';
+  if (change.notExpiredAt) {
+    names['#expiresAt'] = 'expiresAt';
+    values[':now'] = change.notExpiredAt;
+    condition += ' AND #expiresAt > :now';
+  }
+  return {
+    Update: {
+      TableName: table,
+      Key: { pk: KEY.approval(approvalId) },
+      UpdateExpression: `SET ${assignments.join(', ')}`,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    },
+  };
+}
+
+/** The open-approval pointer of a rule and resource, closed if it still points at this approval. */
+export function closePointer(table: string, key: string, approvalId: string): TransactItem {
+  return {
+    Update: {
+      TableName: table,
+      Key: { pk: KEY.open(key) },
+      UpdateExpression: 'SET closed = :closed, approvalId = if_not_exists(approvalId, :id)',
+      ConditionExpression: 'attribute_not_exists(pk) OR approvalId = :id',
+      ExpressionAttributeValues: { ':closed': true, ':id': approvalId },
+    },
+  };
+}
+
