@@ -52,6 +52,8 @@ if (builtAt() < sources) {
     // Dependencies are bundled too: one file parses faster than Node resolves hundreds.
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
     mainFields: ['module', 'main'],
+    // The Slack client (axios underneath) does not survive bundling; it loads from node_modules, when Slack is on.
+    external: ['@slack/web-api'],
     minify: true,
     // Class names stay readable: the call log names each AWS call after its command class.
     keepNames: true,

@@ -94,3 +94,16 @@ export function closePointer(table: string, key: string, approvalId: string): Tr
   };
 }
 
+
+/** The open-approval pointer opened again, if it still names this approval. */
+export function reopenPointer(table: string, key: string, approvalId: string): TransactItem {
+  return {
+    Update: {
+      TableName: table,
+      Key: { pk: KEY.open(key) },
+      UpdateExpression: 'REMOVE closed',
+      ConditionExpression: 'approvalId = :id',
+      ExpressionAttributeValues: { ':id': approvalId },
+    },
+  };
+}

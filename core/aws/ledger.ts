@@ -6,6 +6,7 @@ import {
   approvalMove,
   closePointer,
   DAY_SECONDS,
+  reopenPointer,
   guardChecks,
   type Item,
   KEY,
@@ -278,10 +279,18 @@ export class DynamoLedger implements Ledger {
 
   async transitionApproval(
     approvalId: string,
-    change: { from: PendingApproval['status']; to: PendingApproval['status']; notExpiredAt?: string; set?: Partial<PendingApproval>; closeOpen?: string },
+    change: {
+      from: PendingApproval['status'];
+      to: PendingApproval['status'];
+      notExpiredAt?: string;
+      set?: Partial<PendingApproval>;
+      closeOpen?: string;
+      reopenOpen?: string;
+    },
   ): Promise<boolean> {
     const items: TransactItem[] = [approvalMove(this.table, approvalId, change)];
     if (change.closeOpen) items.push(closePointer(this.table, change.closeOpen, approvalId));
+    if (change.reopenOpen) items.push(reopenPointer(this.table, change.reopenOpen, approvalId));
     if (items.length === 1) {
       try {
         await this.documents.send(new UpdateCommand(items[0]?.Update as never));

@@ -23,6 +23,7 @@ export interface Claimed {
   approval?: PendingApproval | undefined;
   /** Completing the intent of an invocation that stopped. */
   recovered?: boolean;
+  risks?: string[] | undefined;
 }
 
 export function leaseMs(run: Run): number {
@@ -68,7 +69,7 @@ export async function claimChange(
     ...(approval ? { approvalId: approval.approvalId } : {}),
   });
   if (!written.ok) return { kind: 'conflict', conflict: written.conflict };
-  return { kind: 'claimed', claimed: { owner, leaseUntil, steps: plan.steps, before, approval } };
+  return { kind: 'claimed', claimed: { owner, leaseUntil, steps: plan.steps, before, approval, risks: plan.risks } };
 }
 
 /**
@@ -83,6 +84,7 @@ export async function carryThrough(run: Run, claimed: Claimed): Promise<EventRes
     steps,
     ...(approval ? { approvalId: approval.approvalId, decidedBy: approval.decidedBy } : {}),
     ...(claimed.recovered ? { recovered: true } : {}),
+    ...(claimed.risks ? { risks: claimed.risks } : {}),
   };
   const applied = await applySteps(run.rule, run.context.clients, steps, run.callLog, () => {
     if (run.now() > claimed.leaseUntil - LEASE_MARGIN_MS) throw new Error('the claim on the resource ran out before the write; nothing more was sent');

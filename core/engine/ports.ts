@@ -144,6 +144,8 @@ export interface Ledger {
       set?: Partial<PendingApproval>;
       /** Leaving `pending`: the rule's open-approval pointer for the resource is closed, so a new finding may ask again. */
       closeOpen?: string;
+      /** Back to `pending` (a hand-over that failed): the pointer is open again, if it still names this approval. */
+      reopenOpen?: string;
     },
   ): Promise<boolean>;
   /** A Reject: the approval moves to rejected and the suppression is stored, in one request. */

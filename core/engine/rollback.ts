@@ -93,9 +93,17 @@ export async function rollbackRecord(recordId: string, deps: EngineDeps, options
       { before: record.after, steps, decidedBy: options.by, rollbackOf: recordId, claim: { owner, leaseUntil, lockKey: record.resource } },
       'in-progress',
     );
-    const claimed = takeOver
-      ? await run.ledger.takeOver({ lockKey: record.resource, recordId: run.recordId, owner, leaseUntil, now: run.now() })
-      : (await run.ledger.claim({ record: intent, lockKey: record.resource, owner, leaseUntil, now: run.now(), readSince: readSince - STALE_READ_MARGIN_MS })).ok;
+    let claimed: boolean;
+    if (takeOver) {
+      claimed = await run.ledger.takeOver({ lockKey: record.resource, recordId: run.recordId, owner, leaseUntil, now: run.now() });
+    } else {
+      const written = await run.ledger.claim({ record: intent, lockKey: record.resource, owner, leaseUntil, now: run.now(), readSince: readSince - STALE_READ_MARGIN_MS });
+      const settledAt = written.ok ? undefined : written.conflict.lock?.settledAt;
+      if (!written.ok && settledAt !== undefined && settledAt >= readSince - STALE_READ_MARGIN_MS && !(written.conflict.lock?.leaseUntil && written.conflict.lock.leaseUntil > run.now())) {
+        return result('refused', `${record.resource} changed moments before this rollback read it; nothing was changed: run the rollback again`);
+      }
+      claimed = written.ok;
+    }
     if (!claimed) return result('refused', `${record.resource} is being changed right now; try again`);
     if (mustApply) {
       const sent = await applySteps(rule, run.context.clients, undo, callLog);

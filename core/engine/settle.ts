@@ -63,7 +63,7 @@ export async function resolveConflict(run: Run, seen: Observation, conflict: Con
   if (seen.kind === 'seen' && settledAt !== undefined && settledAt >= seen.readSince - STALE_READ_MARGIN_MS) {
     if (mayLookAgain) {
       // A change on this resource ended while it was being read: read again.
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, settledAt + STALE_READ_MARGIN_MS - run.now())));
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, settledAt + STALE_READ_MARGIN_MS + 1 - run.now())));
       return 'look-again';
     }
     return run.result('failed', `${run.resource} kept changing while it was being read; this delivery is retried`, { retryable: true });

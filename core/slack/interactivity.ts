@@ -4,7 +4,7 @@ import { parseStrictJson } from '../intake/safe-json.ts';
 import { APPROVAL_ID, type Decision, decideApproval, MAX_EXEMPTION_DAYS } from '../engine/decide.ts';
 import type { EngineLog, Ledger } from '../engine/ports.ts';
 import { describeError, type PendingApproval } from '../model/index.ts';
-import { exemptionModal, recordMessage } from './messages.ts';
+import { escapeText, exemptionModal, recordMessage } from './messages.ts';
 import type { SlackApi } from './notifier.ts';
 import { verifySlackSignature } from './signature.ts';
 
@@ -200,7 +200,11 @@ async function handleExemptionSubmit(parsed: z.infer<typeof viewSubmission>, dep
   const reason = (parsed.view.state.values.reason.value.value ?? '').trim();
   if (!Number.isInteger(days) || days < 1 || days > MAX_EXEMPTION_DAYS) return errors({ days: `A whole number of days from 1 to ${MAX_EXEMPTION_DAYS}.` });
   if (!reason) return errors({ reason: 'Say why the resource is exempt.' });
-  const done = await decide(approval, { decision: 'exempt', by: user, days, reason }, deps, now, async () => {});
+  let refusal: string | undefined;
+  const done = await decide(approval, { decision: 'exempt', by: user, days, reason }, deps, now, async (text) => {
+    refusal = text;
+  });
+  if (refusal) return errors({ reason: refusal });
   return done.statusCode === 200 ? respondJson({}) : done;
 }
 
@@ -223,7 +227,9 @@ async function decide(
       ? `Approved by <@${by}>; applying the change…`
       : request.decision === 'reject'
         ? `Rejected by <@${by}>. driftfix will not propose this fix for ${approval.resource} again until ${outcome.suppression?.until ?? ''}.`
-        : `Exempted by <@${by}> until ${outcome.exemption?.until ?? ''}: ${request.reason ?? ''}`;
+        : `Exempted by <@${by}> until ${outcome.exemption?.until ?? ''}: ${escapeText(request.reason ?? '')}`;
+  // The message first: the fix may finish (and update it with the result) before this returns.
+  await atMost(updateApprovalMessage(deps, outcome.approval, note), SLACK_COURTESY_MS, deps.log, 'updating the message');
   if (request.decision === 'approve' || deps.sink.remote) {
     try {
       await deps.sink.deliver(outcome.approval, request);
@@ -231,14 +237,18 @@ async function decide(
       deps.log.error(`could not hand decision on ${approval.approvalId} over: ${describeError(error)}`);
       if (request.decision === 'approve') {
         // Nobody would apply it: put it back, buttons included, so that the click can be repeated.
-        await deps.ledger.transitionApproval(approval.approvalId, { from: 'approved', to: 'pending', set: { decidedBy: '', decidedAt: '' } });
+        await deps.ledger.transitionApproval(approval.approvalId, {
+          from: 'approved',
+          to: 'pending',
+          set: { decidedBy: '', decidedAt: '' },
+          reopenOpen: `${approval.ruleId}#${approval.resource}`,
+        });
         await atMost(updateApprovalMessage(deps, { ...approval, status: 'pending' }, 'The approval could not be handed over; nothing changed. Please try again.', true), SLACK_COURTESY_MS, deps.log, 'updating the message');
         await tell('The approval could not be handed to driftfix; nothing changed. Please try again.');
         return respond(200);
       }
     }
   }
-  await atMost(updateApprovalMessage(deps, outcome.approval, note), SLACK_COURTESY_MS, deps.log, 'updating the message');
   return respond(200);
 }
 

@@ -36,7 +36,8 @@ export function slackConfigFromEnv(env: Record<string, string | undefined> = pro
   const channel = env.SLACK_CHANNEL || undefined;
   if (!channel) return undefined;
   if (!secretId) throw new Error('SLACK_CHANNEL is set but SLACK_SECRET_ID is not: the bot token comes from Secrets Manager');
-  if (!/^[CGD][A-Z0-9]{2,}$/.test(channel)) throw new Error(`SLACK_CHANNEL must be a channel id such as C0123456789, not "${channel}"`);
+  // Public (C…) or private (G…) channels: the app reads their history with channels:history / groups:history.
+  if (!/^[CG][A-Z0-9]{2,}$/.test(channel)) throw new Error(`SLACK_CHANNEL must be a channel id such as C0123456789, not "${channel}"`);
   return { secretId, channel, apiUrl: env.SLACK_API_URL || undefined };
 }
 

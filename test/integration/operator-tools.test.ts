@@ -133,7 +133,7 @@ describe('npm run serve', () => {
     const { bucket, approvalId } = await pendingApproval();
     const posted = slack.callsTo('chat.postMessage');
     expect(posted).toHaveLength(1);
-    const ts = `${1_700_000_001}.000100`; // the stand-in's first message
+    const ts = slack.messages[0]?.ts ?? '';
 
     const port = await freePort();
     server = spawn(process.execPath, ['scripts/run.mjs', 'serve'], { cwd: ROOT, env: { ...env, PORT: String(port) }, stdio: 'pipe' });

@@ -178,11 +178,20 @@ export class MemoryLedger implements Ledger {
 
   transitionApproval(
     approvalId: string,
-    change: { from: PendingApproval['status']; to: PendingApproval['status']; notExpiredAt?: string; set?: Partial<PendingApproval>; closeOpen?: string },
+    change: {
+      from: PendingApproval['status'];
+      to: PendingApproval['status'];
+      notExpiredAt?: string;
+      set?: Partial<PendingApproval>;
+      closeOpen?: string;
+      reopenOpen?: string;
+    },
   ): Promise<boolean> {
     return this.request('transitionApproval', () => {
       const moved = this.move(approvalId, change);
       if (moved && change.closeOpen) this.close(change.closeOpen, approvalId);
+      const open = change.reopenOpen ? this.open.get(change.reopenOpen) : undefined;
+      if (moved && change.reopenOpen && open?.approvalId === approvalId) this.open.set(change.reopenOpen, { ...open, closed: false });
       return moved;
     });
   }

@@ -2,19 +2,21 @@ import { createHmac } from 'node:crypto';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { REGION } from './events.ts';
-import { motoEndpoint, uniqueName } from './local-aws.ts';
 
-export const SIGNING_SECRET = 'f00dfeed0123456789abcdef01234567';
+/** Slack's own documentation example: a signing secret is an opaque string, not necessarily hex. */
+export const SIGNING_SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 /** Assembled at run time so that no token-shaped string sits in the repository. */
 export const BOT_TOKEN = ['xoxb', 'local', 'fixture'].join('-');
 export const CHANNEL = 'C0DRIFTFIX1';
 export const APPROVER = 'U0APPROVER1';
 export const STRANGER = 'U0STRANGER1';
 
-export async function createSlackSecret(): Promise<string> {
+/** The app's secret in the tests' moto Secrets Manager (integration tests only: local-aws needs the global setup). */
+export async function createSlackSecret(signingSecret = SIGNING_SECRET): Promise<string> {
+  const { motoEndpoint, uniqueName } = await import('./local-aws.ts');
   const name = uniqueName('driftfix/slack');
   const client = new SecretsManagerClient({ region: REGION, endpoint: motoEndpoint() });
-  await client.send(new CreateSecretCommand({ Name: name, SecretString: JSON.stringify({ botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET }) }));
+  await client.send(new CreateSecretCommand({ Name: name, SecretString: JSON.stringify({ botToken: BOT_TOKEN, signingSecret }) }));
   return name;
 }
 
@@ -22,7 +24,8 @@ export function sign(body: string, timestamp: number, secret = SIGNING_SECRET): 
   return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
 }
 
-export function clickBody(options: { user: string; action: 'approve' | 'reject'; approvalId: string; channel?: string; ts?: string }): string {
+/** A button click (block_actions) as Slack posts it to the interactivity URL, form-encoded. */
+export function clickBody(options: { user: string; action: 'approve' | 'reject' | 'exempt'; approvalId: string; channel?: string; ts?: string; triggerId?: string }): string {
   const payload = {
     type: 'block_actions',
     user: { id: options.user, username: 'someone', team_id: 'T0TEAM' },
@@ -31,7 +34,38 @@ export function clickBody(options: { user: string; action: 'approve' | 'reject';
     channel: { id: options.channel ?? CHANNEL, name: 'driftfix' },
     actions: [{ action_id: options.action, block_id: 'driftfix_approval', value: options.approvalId, type: 'button', action_ts: '1.2' }],
     response_url: 'https://hooks.slack.com/actions/T0TEAM/1/abc',
-    trigger_id: '1.2.3',
+    trigger_id: options.triggerId ?? '1.2.3',
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+/**
+ * The exception modal submitted (view_submission), as Slack posts it: the values of its two inputs,
+ * by block id and action id, and the approval id the modal was opened with as private_metadata.
+ */
+export function exemptionSubmitBody(options: { user: string; approvalId: string; days: string | null; reason: string | null; callbackId?: string }): string {
+  const payload = {
+    type: 'view_submission',
+    team: { id: 'T0TEAM', domain: 'example' },
+    user: { id: options.user, username: 'someone', name: 'someone', team_id: 'T0TEAM' },
+    api_app_id: 'A0DRIFTFIX',
+    trigger_id: '4.5.6',
+    view: {
+      id: 'V0000000001',
+      team_id: 'T0TEAM',
+      type: 'modal',
+      callback_id: options.callbackId ?? 'driftfix_exempt',
+      private_metadata: options.approvalId,
+      hash: '1.abc',
+      state: {
+        values: {
+          days: { value: { type: 'number_input', value: options.days } },
+          reason: { value: { type: 'plain_text_input', value: options.reason } },
+        },
+      },
+    },
+    response_urls: [],
+    is_enterprise_install: false,
   };
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }

@@ -1,0 +1,444 @@
+import { randomUUID } from 'node:crypto';
+import { ConfigServiceClient, DeleteConfigRuleCommand } from '@aws-sdk/client-config-service';
+import { GenerateServiceLastAccessedDetailsCommand, GetServiceLastAccessedDetailsCommand, type IAMClient } from '@aws-sdk/client-iam';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STALE_READ_MARGIN_MS } from '../../core/engine/change.ts';
+import { decideApproval } from '../../core/engine/decide.ts';
+import { rollbackRecord } from '../../core/engine/rollback.ts';
+import type { ChangeRecord, Finding } from '../../core/model/index.ts';
+import { recordMessage } from '../../core/slack/messages.ts';
+import rule, { type IamPolicyWildcardsState } from '../../rules/iam-policy-wildcards.ts';
+import { replayEvent } from '../../scripts/lib/replay-files.ts';
+import { ACCOUNT, configEvent, OTHER_ACCOUNT, REGION, securityHubEvent } from '../support/events.ts';
+import { createPolicy, defaultDocument, defaultStatements, editPolicy, fakeAccessAdvisor, versionIds } from '../support/iam.ts';
+import { createConfigRule, localRuntime, motoEndpoint, uniqueName } from '../support/local-aws.ts';
+
+const ADMIN = 'IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS';
+const FULL = 'IAM_POLICY_NO_STATEMENTS_WITH_FULL_ACCESS';
+const ARN = `arn:aws:iam::${ACCOUNT}:policy/team/app-policy`;
+
+type Runtime = Awaited<ReturnType<typeof localRuntime>>;
+type Usage = NonNullable<IamPolicyWildcardsState['usage']>;
+
+const doc = (...Statement: unknown[]) => ({ Version: '2012-10-17', Statement });
+const allow = (Action: unknown, extra: Record<string, unknown> = {}) => ({ Effect: 'Allow', Action, Resource: '*', ...extra });
+
+function state(document: unknown, extra: Partial<IamPolicyWildcardsState> = {}): IamPolicyWildcardsState {
+  return {
+    policy: { arn: ARN, id: 'ANPAEXAMPLE000000001', name: 'app-policy', defaultVersionId: 'v1', attachmentCount: 0 },
+    document: typeof document === 'string' ? document : JSON.stringify(document, null, 2),
+    versions: [{ versionId: 'v1', isDefault: true, createDate: '2026-01-01T00:00:00.000Z' }],
+    versionToDelete: null,
+    usage: null,
+    expansions: {},
+    ...extra,
+  };
+}
+
+const usage = (actionLevel: Record<string, string[]>, serviceLevelOnly: string[] = []): Usage => ({ actionLevel, serviceLevelOnly, trackingPeriodDays: 400 });
+
+const finding: Finding = {
+  eventId: 'e-1',
+  reporter: 'config',
+  replayed: false,
+  account: ACCOUNT,
+  region: REGION,
+  time: '2026-11-20T09:14:03Z',
+  resourceType: 'AWS::IAM::Policy',
+  resourceId: 'ANPAEXAMPLE000000001',
+  trigger: { kind: 'config-rule', configRuleName: 'admin-access', identifier: ADMIN, complianceType: 'NON_COMPLIANT' },
+};
+
+function changeOf(plan: ReturnType<typeof rule.plan>) {
+  if (plan.status !== 'change') throw new Error(`expected a change, got ${plan.status}: ${plan.summary}`);
+  return plan;
+}
+const newDocument = (plan: ReturnType<typeof changeOf>) => JSON.parse(String(plan.steps.at(-1)?.input.PolicyDocument));
+
+describe('plan (pure)', () => {
+  it('removes an admin * statement, keeping the others in order with their Sids, resources and conditions; undone by the old default version', () => {
+    const before = state(
+      doc(
+        { Sid: 'ReadReports', Effect: 'Allow', Action: ['s3:GetObject'], Resource: 'arn:aws:s3:::reports/*' },
+        { Sid: 'Everything', Effect: 'Allow', Action: '*', Resource: '*' },
+        { Sid: 'OnlyFromVpn', Effect: 'Allow', Action: 'ec2:Describe*', Resource: '*', Condition: { IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } },
+      ),
+    );
+    const plan = changeOf(rule.plan(before, { expandNarrowWildcards: false }, finding));
+    expect(plan.steps).toHaveLength(1);
+    const [step] = plan.steps;
+    expect(step).toMatchObject({
+      operation: 'IAM.CreatePolicyVersion',
+      input: { PolicyArn: ARN, SetAsDefault: true },
+      before: { defaultVersionId: 'v1', document: before.document },
+      undo: { operation: 'IAM.SetDefaultPolicyVersion', input: { PolicyArn: ARN, VersionId: 'v1' } },
+    });
+    expect(newDocument(plan).Statement).toEqual([
+      { Sid: 'ReadReports', Effect: 'Allow', Action: ['s3:GetObject'], Resource: 'arn:aws:s3:::reports/*' },
+      { Sid: 'OnlyFromVpn', Effect: 'Allow', Action: 'ec2:Describe*', Resource: '*', Condition: { IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } },
+    ]);
+    // The layout of the document is kept: two-space JSON stays two-space JSON.
+    expect(step?.input.PolicyDocument).toBe(JSON.stringify(newDocument(plan), null, 2));
+    expect(step?.description).toBe(
+      'new default version of app-policy (ANPAEXAMPLE000000001), v1 kept for rollback:\n' +
+        'statement "Everything": remove *, and with it the statement, which allows nothing else (no usage to keep: the policy is attached to nothing)',
+    );
+    // Approve mode and high risk come from the rule, not from the plan.
+    expect(plan.approvalReason).toBeUndefined();
+    expect(plan.risks).toBeUndefined();
+  });
+
+  it('replaces service:* with the actions last-accessed data shows used, and says so', () => {
+    const plan = changeOf(rule.plan(state(doc(allow(['s3:*', 'sqs:SendMessage'], { Sid: 'Data' }))), { expandNarrowWildcards: false }, finding));
+    expect(plan.steps).toHaveLength(1);
+    expect(newDocument(plan).Statement).toEqual([allow(['sqs:SendMessage'], { Sid: 'Data' })]);
+
+    const used = changeOf(rule.plan(state(doc(allow(['s3:*', 'sqs:SendMessage'], { Sid: 'Data' })), { usage: usage({ s3: ['s3:PutObject', 's3:GetObject'] }) }), { expandNarrowWildcards: false }, finding));
+    expect(newDocument(used).Statement).toEqual([allow(['sqs:SendMessage', 's3:GetObject', 's3:PutObject'], { Sid: 'Data' })]);
+    expect(used.summary).toBe('statement "Data": replace s3:* with s3:GetObject, s3:PutObject (the actions used in the last 400 days, per IAM last-accessed data)');
+  });
+
+  it('never touches Deny statements, nor narrow wildcards unless asked to expand them', () => {
+    expect(rule.plan(state(doc({ Effect: 'Deny', Action: '*', Resource: '*' }, allow('ec2:Describe*'))), { expandNarrowWildcards: false }, finding).status).toBe('compliant');
+    const plan = changeOf(
+      rule.plan(state(doc({ Sid: 'NoDeletes', Effect: 'Deny', Action: '*', Resource: 'arn:aws:s3:::vault/*' }, allow('ec2:*'), allow('ec2:Describe*'))), { expandNarrowWildcards: false }, finding),
+    );
+    expect(newDocument(plan).Statement).toEqual([{ Sid: 'NoDeletes', Effect: 'Deny', Action: '*', Resource: 'arn:aws:s3:::vault/*' }, allow('ec2:Describe*')]);
+  });
+
+  it('treats Allow with NotAction as a wildcard: the used actions outside its exclusions replace it', () => {
+    const before = state(doc({ Sid: 'AllButIam', Effect: 'Allow', NotAction: ['iam:*'], Resource: '*' }, allow('sns:Publish')), {
+      usage: usage({ s3: ['s3:GetObject'], iam: ['iam:CreateUser'] }),
+    });
+    const plan = changeOf(rule.plan(before, { expandNarrowWildcards: false }, finding));
+    expect(newDocument(plan).Statement).toEqual([{ Sid: 'AllButIam', Effect: 'Allow', Action: ['s3:GetObject'], Resource: '*' }, allow('sns:Publish')]);
+  });
+
+  it('with five versions, first deletes the oldest non-default one, keeping its document in the step; that step is not undone', () => {
+    const before = state(doc(allow('*'), allow('sns:Publish')), {
+      policy: { arn: ARN, id: 'ANPAEXAMPLE000000001', name: 'app-policy', defaultVersionId: 'v5', attachmentCount: 0 },
+      versionToDelete: { versionId: 'v1', document: '{"Version":"2012-10-17","Statement":[]}' },
+    });
+    const plan = changeOf(rule.plan(before, { expandNarrowWildcards: false }, finding));
+    expect(plan.steps.map((step) => step.operation)).toEqual(['IAM.DeletePolicyVersion', 'IAM.CreatePolicyVersion']);
+    expect(plan.steps[0]).toMatchObject({
+      input: { PolicyArn: ARN, VersionId: 'v1' },
+      before: { versionId: 'v1', document: '{"Version":"2012-10-17","Statement":[]}' },
+      after: null,
+      undo: null,
+    });
+    expect(plan.steps[1]?.undo).toEqual({ operation: 'IAM.SetDefaultPolicyVersion', input: { PolicyArn: ARN, VersionId: 'v5' } });
+  });
+
+  it('does not plan a policy with no statement left: unfixable, with the reason', () => {
+    expect(rule.plan(state(doc(allow('*'))), { expandNarrowWildcards: false }, finding)).toMatchObject({
+      status: 'unfixable',
+      summary: expect.stringContaining('would leave policy app-policy with no statement'),
+    });
+  });
+
+  it('expands narrow wildcards from the catalog when the state carries expansions', () => {
+    const plan = changeOf(
+      rule.plan(state(doc(allow('sqs:Get*')), { expansions: { 'sqs:get*': ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl'] } }), { expandNarrowWildcards: true }, finding),
+    );
+    expect(newDocument(plan).Statement).toEqual([allow(['sqs:GetQueueAttributes', 'sqs:GetQueueUrl'])]);
+    expect(plan.summary).toContain('narrow wildcards expanded from the IAM action catalog');
+  });
+
+  it('describes, fingerprints and names the policy by its ARN', () => {
+    const broad = state(doc(allow(['s3:*', 'sqs:*']), { Effect: 'Allow', NotAction: 'iam:*', Resource: '*' }));
+    expect(rule.describe(broad)).toBe('policy app-policy (default version v1): 2 Allow statement(s) grant s3:*, sqs:*; NotAction');
+    expect(rule.describe(state(doc(allow('s3:GetObject'))))).toBe('policy app-policy (default version v1): no Allow statement grants * or service:*');
+    expect(rule.fingerprint?.(broad)).toEqual({ defaultVersionId: 'v1', document: broad.document });
+    expect(rule.canonicalId?.(broad)).toBe(ARN);
+  });
+
+  it('takes expandNarrowWildcards (off by default) and nothing else', () => {
+    expect(rule.params.parse({})).toEqual({ expandNarrowWildcards: false });
+    expect(rule.params.safeParse({ expandNarrowWildcards: 'yes' }).success).toBe(false);
+    expect(rule.params.safeParse({ keepDeny: true }).success).toBe(false);
+  });
+});
+
+describe('against moto (IAM last-accessed data faked: moto has none)', () => {
+  let runtime: Runtime;
+  const fullRule = uniqueName('securityhub-iam-policy-no-statements-with-full-access');
+  const adminRule = uniqueName('org-admin-access-check');
+
+  beforeAll(async () => {
+    runtime = await localRuntime();
+    await createConfigRule(fullRule, FULL);
+    await createConfigRule(adminRule, ADMIN);
+  });
+  afterAll(async () => {
+    const config = new ConfigServiceClient({ region: REGION, endpoint: motoEndpoint() });
+    for (const name of [fullRule, adminRule]) await config.send(new DeleteConfigRuleCommand({ ConfigRuleName: name }));
+  });
+
+  /** A runtime of its own (the same table), its access-advisor client faked with this usage. */
+  async function withUsage(used: Record<string, string[]>, options: { serviceLevelOnly?: string[]; env?: Record<string, string> } = {}) {
+    const own = await localRuntime({ table: runtime.table, env: { RULE_MODES: `${rule.id}=auto`, ...options.env } });
+    await own.factory.forRule(rule);
+    const advisor = fakeAccessAdvisor(own.factory.loadedFor(rule).iamAccessAdvisor as IAMClient, used, options.serviceLevelOnly);
+    return { runtime: own, advisor };
+  }
+  const policyEvent = (policyId: string, configRuleName = fullRule) => configEvent({ configRuleName, resourceType: 'AWS::IAM::Policy', resourceId: policyId });
+  const record = async (recordId: string | undefined, on: Runtime = runtime) => on.ledger?.getRecord(recordId ?? '');
+  const rollback = async (on: Runtime, recordId: string | undefined, force = false) => {
+    await afterTheFix();
+    await on.factory.forRule(rule);
+    return rollbackRecord(recordId ?? '', on.deps, { force, by: 'cli:test' });
+  };
+
+  it('removes an unattached policy’s * grant: tags, reads, one new default version, verify; a redelivery is a duplicate; later findings read only', async () => {
+    const { runtime: auto, advisor } = await withUsage({});
+    const policy = await createPolicy(doc(allow('*', { Sid: 'Everything' }), allow('sns:Publish', { Sid: 'Alerts' })));
+    const event = policyEvent(policy.id, adminRule);
+    const result = await replayEvent(event, auto, { apply: true });
+    expect(result).toMatchObject({ outcome: 'remediated', rule: rule.id, resource: `AWS::IAM::Policy/${policy.arn}`, writes: 1 });
+    expect(result.calls).toEqual([
+      'IAM.ListPolicies',
+      'IAM.ListPolicyTags',
+      'IAM.GetPolicy',
+      'IAM.GetPolicyVersion',
+      'IAM.ListPolicyVersions',
+      'IAM.CreatePolicyVersion',
+      'IAM.GetPolicy',
+      'IAM.GetPolicyVersion',
+    ]);
+    // Attached to nothing: nothing used it, and IAM is not asked.
+    expect(advisor.commandCalls(GenerateServiceLastAccessedDetailsCommand)).toHaveLength(0);
+    expect(await defaultStatements(policy.arn)).toEqual([allow('sns:Publish', { Sid: 'Alerts' })]);
+    expect(await versionIds(policy.arn)).toEqual(['v1', 'v2']);
+    const stored = await record(result.recordId, auto);
+    expect(stored?.trigger).toMatchObject({ configRuleName: adminRule, identifier: ADMIN });
+    expect(stored?.steps[0]?.undo).toEqual({ operation: 'IAM.SetDefaultPolicyVersion', input: { PolicyArn: policy.arn, VersionId: 'v1' } });
+    expect(stored?.before?.summary).toBe(`policy ${policy.name} (default version v1): 1 Allow statement(s) grant *`);
+    expect(stored?.after?.summary).toBe(`policy ${policy.name} (default version v2): no Allow statement grants * or service:*`);
+
+    const again = await replayEvent(structuredClone(event), auto, { apply: true });
+    expect(again).toMatchObject({ outcome: 'remediated', duplicate: true, writes: 0, recordId: result.recordId });
+    const later = await replayEvent(policyEvent(policy.id, adminRule), auto, { apply: true });
+    expect(later).toMatchObject({ outcome: 'compliant', writes: 0 });
+    expect(later.calls.every((call) => /^IAM\.(List|Get)/.test(call))).toBe(true);
+    expect(later.calls).not.toContain('IAM.ListPolicyVersions');
+    expect(await versionIds(policy.arn)).toEqual(['v1', 'v2']);
+  });
+
+  it('replaces s3:* on an attached policy with the actions IAM last-accessed data shows used, and no action the catalog does not know', async () => {
+    const { runtime: auto, advisor } = await withUsage({ s3: ['PutObject', 'GetObject', 'NotARealAction'] });
+    const policy = await createPolicy(doc(allow(['s3:*', 'sqs:SendMessage'], { Sid: 'Data' })), { attached: true });
+    const result = await replayEvent(policyEvent(policy.id), auto, { apply: true });
+    expect(result).toMatchObject({ outcome: 'remediated', writes: 1 });
+    expect(await defaultStatements(policy.arn)).toEqual([allow(['sqs:SendMessage', 's3:GetObject', 's3:PutObject'], { Sid: 'Data' })]);
+    expect(result.reason).toContain('statement "Data": replace s3:* with s3:GetObject, s3:PutObject (the actions used in the last 400 days, per IAM last-accessed data)');
+    expect(advisor.commandCalls(GenerateServiceLastAccessedDetailsCommand).map((call) => call.args[0].input)).toEqual([{ Arn: policy.arn, Granularity: 'ACTION_LEVEL' }]);
+    // IAM prepares the report: asked until it is COMPLETED.
+    expect(advisor.commandCalls(GetServiceLastAccessedDetailsCommand).map((call) => call.args[0].input)).toEqual([{ JobId: 'job-00000001' }, { JobId: 'job-00000001' }]);
+  });
+
+  it('removes S3:* (any case) when nothing used it, and warns about services used without action-level data', async () => {
+    const { runtime: auto } = await withUsage({}, { serviceLevelOnly: ['s3'] });
+    const policy = await createPolicy(doc(allow(['S3:*', 'sqs:SendMessage'])), { attached: true });
+    const result = await replayEvent(policyEvent(policy.id), auto, { apply: true });
+    expect(result).toMatchObject({ outcome: 'remediated', writes: 1 });
+    expect(await defaultStatements(policy.arn)).toEqual([allow(['sqs:SendMessage'])]);
+    expect(result.reason).toContain('s3 was used, but IAM keeps no action-level data for it, so none of its actions is kept');
+  });
+
+  it('keeps Deny statements and narrow wildcards as they are', async () => {
+    const { runtime: auto } = await withUsage({});
+    const deny = { Sid: 'NoDeletes', Effect: 'Deny', Action: '*', Resource: 'arn:aws:s3:::vault/*' };
+    const policy = await createPolicy(doc(deny, allow('ec2:*', { Sid: 'Ops' }), allow('ec2:Describe*', { Sid: 'Read' })));
+    expect((await replayEvent(policyEvent(policy.id), auto, { apply: true })).outcome).toBe('remediated');
+    expect(await defaultStatements(policy.arn)).toEqual([deny, allow('ec2:Describe*', { Sid: 'Read' })]);
+  });
+
+  it('turns an Allow with NotAction into the used actions outside its exclusions; the Deny NotAction stays', async () => {
+    const { runtime: auto } = await withUsage({ s3: ['GetObject'], iam: ['CreateUser'] });
+    const policy = await createPolicy(doc({ Sid: 'AllButIam', Effect: 'Allow', NotAction: ['iam:*'], Resource: '*' }, { Effect: 'Deny', NotAction: 's3:GetObject', Resource: '*' }), {
+      attached: true,
+    });
+    expect((await replayEvent(policyEvent(policy.id, adminRule), auto, { apply: true })).outcome).toBe('remediated');
+    expect(await defaultStatements(policy.arn)).toEqual([
+      { Sid: 'AllButIam', Effect: 'Allow', Action: ['s3:GetObject'], Resource: '*' },
+      { Effect: 'Deny', NotAction: 's3:GetObject', Resource: '*' },
+    ]);
+  });
+
+  it('at five versions, deletes the oldest non-default one first (its document kept in the record); a rollback makes the old default the default again', async () => {
+    const { runtime: auto } = await withUsage({});
+    const old = (n: number) => JSON.stringify(doc(allow('sqs:SendMessage', { Sid: `Old${n}` })));
+    const original = doc(allow(['*']), allow('sns:Publish'));
+    const policy = await createPolicy(original, { versions: [old(1), old(2), old(3), old(4)] });
+    expect(await versionIds(policy.arn)).toEqual(['v1', 'v2', 'v3', 'v4', 'v5']);
+
+    const result = await replayEvent(policyEvent(policy.id, adminRule), auto, { apply: true });
+    expect(result).toMatchObject({ outcome: 'remediated', writes: 2 });
+    expect(result.calls.filter((call) => /^IAM\.(Create|Delete|Set)/.test(call))).toEqual(['IAM.DeletePolicyVersion', 'IAM.CreatePolicyVersion']);
+    expect(await versionIds(policy.arn)).toEqual(['v2', 'v3', 'v4', 'v5', 'v6']);
+    expect(await defaultStatements(policy.arn)).toEqual([allow('sns:Publish')]);
+    const stored = await record(result.recordId, auto);
+    expect(stored?.steps[0]).toMatchObject({ operation: 'IAM.DeletePolicyVersion', before: { versionId: 'v1', document: old(1) }, undo: null });
+
+    const rolledBack = await rollback(auto, result.recordId);
+    expect(rolledBack).toMatchObject({ outcome: 'rolled-back', writes: 1 });
+    expect(rolledBack.calls.filter((call) => /^IAM\.(Create|Delete|Set)/.test(call))).toEqual(['IAM.SetDefaultPolicyVersion']);
+    const restored = await defaultDocument(policy.arn);
+    expect(restored.versionId).toBe('v5');
+    expect(JSON.parse(restored.document)).toEqual(original);
+    expect(await versionIds(policy.arn)).toEqual(['v2', 'v3', 'v4', 'v5', 'v6']);
+  });
+
+  it('does not make a policy with no statement: skipped with the reason, nothing written', async () => {
+    const { runtime: auto } = await withUsage({});
+    const policy = await createPolicy({ Version: '2012-10-17', Statement: allow('*') });
+    const result = await replayEvent(policyEvent(policy.id, adminRule), auto, { apply: true });
+    expect(result).toMatchObject({ outcome: 'skipped', writes: 0 });
+    expect(result.reason).toContain('no statement');
+    expect(await versionIds(policy.arn)).toEqual(['v1']);
+  });
+
+  it('expands narrow wildcards from the IAM action catalog when expandNarrowWildcards is on', async () => {
+    const { runtime: auto } = await withUsage({}, { env: { RULE_PARAMS: JSON.stringify({ [rule.id]: { expandNarrowWildcards: true } }) } });
+    const policy = await createPolicy(doc(allow('sqs:Get*')));
+    expect((await replayEvent(policyEvent(policy.id), auto, { apply: true })).outcome).toBe('remediated');
+    const [statement] = await defaultStatements(policy.arn);
+    expect(statement.Action).toEqual(expect.arrayContaining(['sqs:GetQueueAttributes', 'sqs:GetQueueUrl']));
+    expect(statement.Action.every((action: string) => action.startsWith('sqs:Get'))).toBe(true);
+  });
+
+  it('waits for approval by default, showing the statement-level diff; approved, it makes one new version', async () => {
+    await runtime.factory.forRule(rule);
+    const advisor = fakeAccessAdvisor(runtime.factory.loadedFor(rule).iamAccessAdvisor as IAMClient, { ec2: ['DescribeInstances', 'StartInstances'] });
+    try {
+      const policy = await createPolicy(doc(allow(['ec2:*', 'logs:PutLogEvents'], { Sid: 'Ops' })), { attached: true });
+      const pending = await replayEvent(policyEvent(policy.id), runtime, { apply: true });
+      expect(pending).toMatchObject({ outcome: 'pending-approval', writes: 0 });
+      expect(await versionIds(policy.arn)).toEqual(['v1']);
+      const approval = await runtime.ledger?.getApproval(pending.approvalId ?? '');
+      expect(approval).toMatchObject({ status: 'pending', risk: 'high', reason: `rule ${rule.id} runs in approve mode` });
+      const message = recordMessage({ record: (await record(pending.recordId)) as ChangeRecord, ruleTitle: rule.title, risk: 'high', approvalId: pending.approvalId ?? '' });
+      const text = JSON.stringify(message.blocks);
+      expect(text).toContain('statement \\"Ops\\": replace ec2:* with ec2:DescribeInstances, ec2:StartInstances');
+      expect(text).toContain('IAM last-accessed data');
+
+      const ledger = runtime.ledger;
+      if (!ledger) throw new Error('no ledger');
+      await decideApproval(ledger, { approvalId: pending.approvalId ?? '', decision: 'approve', by: 'U0APPROVER1', now: Date.now(), suppressionDays: 30 });
+      const approved = approvedEvent(pending.approvalId ?? '');
+      const applied = await replayEvent(approved, runtime, { apply: true });
+      expect(applied).toMatchObject({ outcome: 'remediated', writes: 1 });
+      expect((await replayEvent(structuredClone(approved), runtime, { apply: true })).writes).toBe(0);
+      expect(await versionIds(policy.arn)).toEqual(['v1', 'v2']);
+      expect(await defaultStatements(policy.arn)).toEqual([allow(['logs:PutLogEvents', 'ec2:DescribeInstances', 'ec2:StartInstances'], { Sid: 'Ops' })]);
+      expect((await record(applied.recordId))?.decidedBy).toBe('U0APPROVER1');
+    } finally {
+      advisor.restore();
+    }
+  });
+
+  it('rolls back to the previous default version; refuses after someone edited the policy, unless forced; refuses a second time', async () => {
+    const { runtime: auto } = await withUsage({});
+    const original = doc(allow('*'), allow('sns:Publish'));
+    const policy = await createPolicy(original);
+    const fixed = await replayEvent(policyEvent(policy.id, adminRule), auto, { apply: true });
+    expect(fixed.outcome).toBe('remediated');
+    await editPolicy(policy.arn, doc(allow('sns:Publish'), allow('sqs:SendMessage')));
+
+    const refused = await rollback(auto, fixed.recordId);
+    expect(refused).toMatchObject({ outcome: 'refused', writes: 0 });
+    expect(refused.reason).toContain('changed after the bot left it');
+    expect((await defaultDocument(policy.arn)).versionId).toBe('v3');
+
+    const forced = await rollback(auto, fixed.recordId, true);
+    expect(forced).toMatchObject({ outcome: 'rolled-back', writes: 1 });
+    const restored = await defaultDocument(policy.arn);
+    expect(restored.versionId).toBe('v1');
+    expect(JSON.parse(restored.document)).toEqual(original);
+    expect(await record(forced.rollbackRecordId, auto)).toMatchObject({ outcome: 'rolled-back', decidedBy: 'cli:test', rollbackOf: fixed.recordId });
+
+    const second = await rollback(auto, fixed.recordId);
+    expect(second).toMatchObject({ outcome: 'refused', writes: 0 });
+    expect(second.reason).toContain('already rolled back');
+  });
+
+  it('rolls back at once when the policy is as the bot left it', async () => {
+    const { runtime: auto } = await withUsage({});
+    const original = doc(allow('kms:*'), allow('sns:Publish'));
+    const policy = await createPolicy(original);
+    const fixed = await replayEvent(policyEvent(policy.id), auto, { apply: true });
+    const rolledBack = await rollback(auto, fixed.recordId);
+    expect(rolledBack).toMatchObject({ outcome: 'rolled-back', writes: 1 });
+    expect(rolledBack.calls).toEqual(['IAM.GetPolicy', 'IAM.GetPolicyVersion', 'IAM.SetDefaultPolicyVersion', 'IAM.GetPolicy', 'IAM.GetPolicyVersion', 'IAM.ListPolicyVersions']);
+    expect(JSON.parse((await defaultDocument(policy.arn)).document)).toEqual(original);
+  });
+
+  it('answers a Security Hub IAM.1 finding naming the policy by ARN (no lookup by id)', async () => {
+    const { runtime: auto } = await withUsage({});
+    const policy = await createPolicy(doc(allow('*'), allow('sns:Publish')));
+    const result = await replayEvent(securityHubEvent({ controlId: 'IAM.1', resourceType: 'AwsIamPolicy', resourceId: policy.arn }), auto, { apply: true });
+    expect(result).toMatchObject({ outcome: 'remediated', rule: rule.id, resource: `AWS::IAM::Policy/${policy.arn}`, writes: 1 });
+    expect(result.calls).not.toContain('IAM.ListPolicies');
+    expect(await defaultStatements(policy.arn)).toEqual([allow('sns:Publish')]);
+  });
+
+  it('skips a policy tagged for exclusion, reading only its tags', async () => {
+    const { runtime: auto } = await withUsage({});
+    const policy = await createPolicy(doc(allow('*'), allow('sns:Publish')), { tags: { 'remediation:skip': 'true' } });
+    const result = await replayEvent(policyEvent(policy.id, adminRule), auto, { apply: true });
+    expect(result).toMatchObject({ outcome: 'skipped', writes: 0, calls: ['IAM.ListPolicies', 'IAM.ListPolicyTags'] });
+    expect(result.reason).toContain('remediation:skip=true');
+    expect(await versionIds(policy.arn)).toEqual(['v1']);
+  });
+
+  it("leaves the bot's own policies alone: by id once its ARN is read, by ARN before any call", async () => {
+    const { runtime: own } = await withUsage({}, { env: { STACK_NAME: 'driftfix-test' } });
+    const policy = await createPolicy(doc(allow('*'), allow('sns:Publish')), { prefix: 'driftfix-test' });
+    const byId = await replayEvent(policyEvent(policy.id, adminRule), own, { apply: true });
+    expect(byId).toMatchObject({ outcome: 'skipped', writes: 0, resource: `AWS::IAM::Policy/${policy.arn}` });
+    expect(byId.reason).toContain("belongs to driftfix's own stack (driftfix-test…)");
+    expect(byId.calls.every((call) => /^IAM\.(List|Get)/.test(call))).toBe(true);
+
+    const byArn = await replayEvent(securityHubEvent({ controlId: 'IAM.1', resourceType: 'AwsIamPolicy', resourceId: policy.arn }), own, { apply: true });
+    expect(byArn).toMatchObject({ outcome: 'skipped', writes: 0, calls: [] });
+    expect(byArn.reason).toContain("belongs to driftfix's own stack");
+    expect(await versionIds(policy.arn)).toEqual(['v1']);
+  });
+
+  it('never changes an AWS-managed policy: an id that is not one of this account’s customer-managed policies, or an aws ARN', async () => {
+    const { runtime: auto } = await withUsage({});
+    // The id of the AWS-managed AdministratorAccess policy: never among the customer-managed ones.
+    const byId = await replayEvent(policyEvent('ANPAIWMBCKSKIEE64ZLYK', adminRule), auto, { apply: true });
+    expect(byId).toMatchObject({ outcome: 'skipped', writes: 0 });
+    expect(byId.reason).toContain('AWS-managed policies are never changed');
+    expect(byId.calls.every((call) => call === 'IAM.ListPolicies')).toBe(true);
+
+    const byArn = await replayEvent(securityHubEvent({ controlId: 'IAM.1', resourceType: 'AwsIamPolicy', resourceId: 'arn:aws:iam::aws:policy/AdministratorAccess' }), auto, { apply: true });
+    expect(byArn).toMatchObject({ outcome: 'rejected', writes: 0, calls: [] });
+    expect(byArn.reason).toContain('AWS-managed');
+
+    const foreign = await replayEvent(securityHubEvent({ controlId: 'IAM.1', resourceType: 'AwsIamPolicy', resourceId: `arn:aws:iam::${OTHER_ACCOUNT}:policy/shared` }), auto, { apply: true });
+    expect(foreign).toMatchObject({ outcome: 'rejected', writes: 0, calls: [] });
+    expect(foreign.reason).toContain(`belongs to account ${OTHER_ACCOUNT}`);
+  });
+});
+
+/** A claim refuses reads begun less than STALE_READ_MARGIN_MS after the last change settled; a person asks later. */
+function afterTheFix(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, STALE_READ_MARGIN_MS + 50));
+}
+
+function approvedEvent(approvalId: string) {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Remediation Approved',
+    source: 'driftfix.approvals',
+    account: ACCOUNT,
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: REGION,
+    resources: [],
+    detail: { approvalId, ruleId: rule.id },
+  };
+}
