@@ -1,6 +1,7 @@
 import type { AnyRule } from '../core/model/index.ts';
 import iamPolicyWildcards from './iam-policy-wildcards.ts';
 import iamRoleTrustExternalAccess from './iam-role-trust-external-access.ts';
+import rdsInstancePublicAccess from './rds-instance-public-access.ts';
 import s3AccountPublicAccessBlock from './s3-account-public-access-block.ts';
 import s3BucketPolicyExternalAccess from './s3-bucket-policy-external-access.ts';
 import s3BucketPublicAccessBlock from './s3-bucket-public-access-block.ts';
@@ -17,4 +18,5 @@ export const RULES: readonly AnyRule[] = [
   iamPolicyWildcards,
   s3BucketPolicyExternalAccess,
   iamRoleTrustExternalAccess,
+  rdsInstancePublicAccess,
 ];

@@ -25,19 +25,23 @@ export function approvedEntry(detail: { approvalId: string; ruleId: string }, bu
  * member account's driftfix bus ("Remediation Decision"), which accepts it from the hub only.
  */
 export class EventBridgeSink implements DecisionSink {
-  readonly remote: boolean;
+  /** This stack's account (in a hub, set per invocation from the function's ARN). */
+  ownAccount: string | undefined;
+
   constructor(
     private readonly client: () => Promise<EventBridgeClient>,
     private readonly bus: string,
     /** In a hub: the name of the members' driftfix bus. */
     private readonly memberBus?: string | undefined,
-  ) {
-    this.remote = Boolean(memberBus);
+  ) {}
+
+  isRemote(approval: PendingApproval): boolean {
+    return Boolean(this.memberBus) && approval.finding.account !== this.ownAccount;
   }
 
   async deliver(approval: PendingApproval, decision: { decision: Decision; by: string; days?: number; reason?: string }): Promise<void> {
     const client = await this.client();
-    if (!this.memberBus) {
+    if (!this.isRemote(approval)) {
       await put(client, approvedEntry({ approvalId: approval.approvalId, ruleId: approval.ruleId }, this.bus));
       return;
     }

@@ -43,8 +43,11 @@ export interface Approvers {
 /** A decision taken here, to be carried out where the resource is: this account, or a member of the hub. */
 export interface DecisionSink {
   deliver(approval: PendingApproval, decision: { decision: Decision; by: string; days?: number; reason?: string }): Promise<void>;
-  /** In a hub, a member carries out every decision and reports back; in one account, only approvals travel. */
-  readonly remote: boolean;
+  /**
+   * Whether the approval's resource is in another (member) account: its stack carries out every
+   * decision and reports back. In this account, only approvals travel (to the rule's function).
+   */
+  isRemote(approval: PendingApproval): boolean;
 }
 
 export interface InteractivityDeps {
@@ -230,7 +233,7 @@ async function decide(
         : `Exempted by <@${by}> until ${outcome.exemption?.until ?? ''}: ${escapeText(request.reason ?? '')}`;
   // The message first: the fix may finish (and update it with the result) before this returns.
   await atMost(updateApprovalMessage(deps, outcome.approval, note), SLACK_COURTESY_MS, deps.log, 'updating the message');
-  if (request.decision === 'approve' || deps.sink.remote) {
+  if (request.decision === 'approve' || deps.sink.isRemote(approval)) {
     try {
       await deps.sink.deliver(outcome.approval, request);
     } catch (error) {

@@ -27,7 +27,10 @@ export function busEvent(entry: { Source: string; DetailType: string; Detail: st
  * at once, to the function whose pattern matches (the same patterns as the deployed stack).
  */
 export class LocalBus implements DecisionSink {
-  readonly remote = false;
+  isRemote(): boolean {
+    return false;
+  }
+
   readonly delivered: EventResult[] = [];
 
   constructor(private readonly runtime: LocalRuntime) {}

@@ -66,6 +66,9 @@ class RecordingSink implements DecisionSink {
   readonly delivered: Array<{ approval: PendingApproval; decision: { decision: string; by: string; days?: number; reason?: string } }> = [];
   fail: Error | undefined;
   constructor(readonly remote = false) {}
+  isRemote(): boolean {
+    return this.remote;
+  }
   async deliver(approval: PendingApproval, decision: { decision: 'approve' | 'reject' | 'exempt'; by: string; days?: number; reason?: string }): Promise<void> {
     if (this.fail) throw this.fail;
     this.delivered.push({ approval, decision });
@@ -399,7 +402,7 @@ describe('approve and reject', () => {
     const { approvalId, message } = await pendingApproval();
     // Locally the change is applied during the hand-over, and its record updates the same message.
     deps.sink = {
-      remote: false,
+      isRemote: () => false,
       deliver: async () => {
         await slack.update(message, { text: 'Fixed', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'Fixed: S3 bucket Block Public Access' } }] }, 'rec-result');
       },
