@@ -1,10 +1,13 @@
 import type { AnyRule } from '../core/model/index.ts';
+import ec2SecurityGroupOpenPorts from './ec2-security-group-open-ports.ts';
 import iamPolicyWildcards from './iam-policy-wildcards.ts';
 import iamRoleTrustExternalAccess from './iam-role-trust-external-access.ts';
 import rdsInstancePublicAccess from './rds-instance-public-access.ts';
 import s3AccountPublicAccessBlock from './s3-account-public-access-block.ts';
 import s3BucketPolicyExternalAccess from './s3-bucket-policy-external-access.ts';
 import s3BucketPublicAccessBlock from './s3-bucket-public-access-block.ts';
+import s3BucketSslRequestsOnly from './s3-bucket-ssl-requests-only.ts';
+import s3BucketVersioning from './s3-bucket-versioning.ts';
 import s3DefaultEncryption from './s3-default-encryption.ts';
 
 /**
@@ -19,4 +22,7 @@ export const RULES: readonly AnyRule[] = [
   s3BucketPolicyExternalAccess,
   iamRoleTrustExternalAccess,
   rdsInstancePublicAccess,
+  s3BucketSslRequestsOnly,
+  s3BucketVersioning,
+  ec2SecurityGroupOpenPorts,
 ];

@@ -267,6 +267,42 @@ export class DynamoLedger implements Ledger {
     return this.get<Exemption>(KEY.exemption(`${ruleId}#${resource}`));
   }
 
+  async mirror(record: ChangeRecord, approval?: PendingApproval): Promise<void> {
+    // The record as the member has it; the hub's notification (its own message) stays.
+    const { notification: _notification, ...fields } = record;
+    await this.update(KEY.record(record.recordId), 'record', fields);
+    if (!approval) return;
+    const { message: _message, status, decidedBy, decidedAt, ...rest } = approval;
+    // A decision taken at the hub stands until the member reports the approval settled.
+    const settled = !['pending', 'approved'].includes(status);
+    await this.update(KEY.approval(approval.approvalId), 'approval', { ...rest, ...(settled ? { status, ...(decidedBy ? { decidedBy } : {}), ...(decidedAt ? { decidedAt } : {}) } : {}) }, settled ? {} : { status, ...(decidedBy ? { decidedBy } : {}), ...(decidedAt ? { decidedAt } : {}) });
+  }
+
+  /** SET each field; `ifAbsent` fields only where the item has none yet. */
+  private async update(pk: string, itemType: string, fields: Record<string, unknown>, ifAbsent: Record<string, unknown> = {}): Promise<void> {
+    const names: Record<string, string> = { '#itemType': 'itemType' };
+    const values: Record<string, unknown> = { ':itemType': itemType };
+    const assignments = ['#itemType = :itemType'];
+    let index = 0;
+    for (const [key, value] of Object.entries(fields)) {
+      if (value === undefined) continue;
+      names[`#f${index}`] = key;
+      values[`:v${index}`] = value;
+      assignments.push(`#f${index} = :v${index}`);
+      index += 1;
+    }
+    for (const [key, value] of Object.entries(ifAbsent)) {
+      if (value === undefined) continue;
+      names[`#f${index}`] = key;
+      values[`:v${index}`] = value;
+      assignments.push(`#f${index} = if_not_exists(#f${index}, :v${index})`);
+      index += 1;
+    }
+    await this.documents.send(
+      new UpdateCommand({ TableName: this.table, Key: { pk }, UpdateExpression: `SET ${assignments.join(', ')}`, ExpressionAttributeNames: names, ExpressionAttributeValues: values }),
+    );
+  }
+
   async listApprovals(): Promise<PendingApproval[]> {
     const items = await this.scan('approval');
     return (items as unknown as PendingApproval[]).sort((a, b) => a.createdAt.localeCompare(b.createdAt));

@@ -86,7 +86,10 @@ function parseParams(rules: readonly AnyRule[], text: string | undefined): Recor
 
 function parseExclusionTag(text: string | undefined): { key: string; value: string } {
   const spec = text?.trim() || DEFAULT_EXCLUSION_TAG;
-  const [key = '', value = 'true'] = spec.split('=');
+  // Tag values may hold '=': only the first one separates the key.
+  const separator = spec.indexOf('=');
+  const key = separator < 0 ? spec : spec.slice(0, separator);
+  const value = separator < 0 ? 'true' : spec.slice(separator + 1);
   if (!/^[\w.:/=+@ -]{1,128}$/u.test(key)) throw new ConfigurationError(`EXCLUSION_TAG key "${key}" is not a valid tag key`);
   return { key, value };
 }

@@ -46,6 +46,7 @@ export async function announceRecord(record: ChangeRecord, context: AnnounceCont
         ruleTitle: rule.title,
         risk: approval?.risk ?? rule.risk,
         ...(waiting && approval ? { approvalId: approval.approvalId } : {}),
+        ...(approval ? { approval } : {}),
         ...(updates ? { updates } : {}),
         ...(context.note ? { note: context.note } : {}),
         ...(consoleUrl ? { consoleUrl } : {}),

@@ -18,7 +18,9 @@ export async function applyStep(
   const client = clients[operation.client] as Sendable | undefined;
   if (!client) throw new Error(`rule ${rule.id} has no ${operation.client} client for ${step.operation}`);
   const Command = await operation.command();
-  await client.send(new Command(step.input));
+  // A copy: the SDK's middleware adds fields (a checksum algorithm) to the input it is given, and the
+  // record must keep the step exactly as planned.
+  await client.send(new Command(structuredClone(step.input)));
   if (callLog) callLog.writes += 1;
 }
 

@@ -153,6 +153,11 @@ export interface Ledger {
   /** An exception: its record, the exemption and (when it answers one) the approval moved to exempted, in one request. */
   exempt(exemption: Exemption, record: ChangeRecord, at: string): Promise<boolean>;
   getExemption(ruleId: string, resource: string): Promise<Exemption | undefined>;
+  /**
+   * At a hub: a member's record (and the approval it asks for or answers), as the member reports it.
+   * The hub's own fields (its Slack message, a decision taken here) are kept.
+   */
+  mirror(record: ChangeRecord, approval?: PendingApproval): Promise<void>;
 }
 
 /** Where records and approval requests go: Slack, the hub stack, or the log. */
@@ -169,6 +174,8 @@ export interface Announcer {
 
 export interface Announcement {
   record: ChangeRecord;
+  /** The approval the record asks for or answers (a hub keeps a copy, to show and decide it). */
+  approval?: PendingApproval;
   ruleTitle: string;
   risk: Risk;
   /** Present while the change waits for a decision: adds the buttons. */

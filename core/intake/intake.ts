@@ -77,6 +77,11 @@ export function intakeEvent(raw: unknown, context: IntakeContext): IntakeResult 
   const route = classify(envelope, context);
   if (route.kind === 'ignored') return { kind: 'ignored', reason: route.reason, eventId };
   if (route.kind === 'skipped') {
+    // Like external-access findings: a status update or a deletion is no new finding to report.
+    const { status, isDeleted } = envelope.detail;
+    if (route.unhandled && (isDeleted === true || (status !== undefined && status !== 'ACTIVE'))) {
+      return { kind: 'ignored', eventId, reason: isDeleted === true ? 'the finding was deleted' : `finding status ${String(status).slice(0, 32)} needs no action` };
+    }
     const ours = envelope.account === context.account && envelope.region === context.region;
     return { kind: 'skipped', reason: route.reason, eventId, ...(route.unhandled && ours ? { unhandled: unhandledFinding(envelope, route.reason) } : {}) };
   }

@@ -85,7 +85,7 @@ export function unhandledFindingPatterns(rules: readonly AnyRule[], options: Rou
   }
   const finding = DETAIL_TYPE.accessAnalyzerFinding;
   const patterns: EventPattern[] = [
-    { source: from, 'detail-type': [DETAIL_TYPE.unusedAccessFinding, DETAIL_TYPE.internalAccessFinding] },
+    { source: from, 'detail-type': [DETAIL_TYPE.unusedAccessFinding, DETAIL_TYPE.internalAccessFinding], detail: { status: ['ACTIVE'] } },
     { source: from, 'detail-type': [finding], detail: { status: ['ACTIVE'], resourceType: [{ 'anything-but': [...handled.keys()] }] } },
     { source: from, 'detail-type': [finding], detail: { status: ['ACTIVE'], resourceType: [...handled.keys()], error: [{ exists: true }] } },
   ];

@@ -19,7 +19,7 @@ import { canonicalJson, type Finding, isResourceGone } from '../../core/model/in
 import rule, { DEFAULT_BLOCKED_PORTS, type IngressEntry, type SecurityGroupOpenPortsState } from '../../rules/ec2-security-group-open-ports.ts';
 import { RULES } from '../../rules/index.ts';
 import { replayEvent } from '../../scripts/lib/replay-files.ts';
-import { ACCOUNT, configEvent, REGION, securityHubEvent } from '../support/events.ts';
+import { ACCOUNT, configEvent, loadSample, REGION, securityHubEvent } from '../support/events.ts';
 import { createConfigRule, localRuntime, motoEndpoint, uniqueName } from '../support/local-aws.ts';
 
 type Runtime = Awaited<ReturnType<typeof localRuntime>>;
@@ -311,6 +311,7 @@ describe('against moto', () => {
   const rdpRule = uniqueName('securityhub-restricted-rdp');
   const defaultPortsRule = uniqueName('team-restricted-common-ports');
   const groups: string[] = [];
+  const EXCLUDED_SAMPLE_RULE = 'securityhub-restricted-ssh-5d6e7f';
 
   beforeAll(async () => {
     runtime = await localRuntime({ rules: [...new Set([...RULES, rule])] });
@@ -321,6 +322,8 @@ describe('against moto', () => {
   afterAll(async () => {
     const config = new ConfigServiceClient({ region: REGION, endpoint: motoEndpoint() });
     for (const name of [sshRule, rdpRule, defaultPortsRule]) await config.send(new DeleteConfigRuleCommand({ ConfigRuleName: name }));
+    // Created only when the sample tests ran.
+    await config.send(new DeleteConfigRuleCommand({ ConfigRuleName: EXCLUDED_SAMPLE_RULE })).catch(() => {});
     for (const GroupId of groups) await ec2.send(new DeleteSecurityGroupCommand({ GroupId })).catch(() => {});
   });
 
@@ -533,6 +536,31 @@ describe('against moto', () => {
     const clients = runtime.factory.loadedFor(rule) as { ec2: EC2Client };
     const error = await rule.readState({ clients, target: { account: ACCOUNT, region: REGION, resourceId: group }, params: {}, finding: sshFinding }).catch((e: unknown) => e);
     expect(isResourceGone(error)).toBe(true);
+  });
+
+  /**
+   * The samples in events/, each with the group the demo must seed for it. moto makes up group ids,
+   * so the sample's id is replaced by the seeded group's (as the demo does for the policy sample).
+   */
+  const SAMPLES: Array<[file: string, permissions: IpPermission[], tags?: Record<string, string>]> = [
+    [
+      'config/restricted-ssh.remediated.json',
+      [world('tcp', 22, 22, 'ssh from anywhere'), { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '10.0.0.0/8', Description: 'office' }] }, world('tcp', 443, 443)],
+    ],
+    ['config/restricted-common-ports.pending-approval.json', [world('tcp', 3306, 3306, 'mysql'), world('tcp', 443, 443)]],
+    ['config/security-group-excluded.skipped.json', [world('tcp', 22, 22)], { 'remediation:skip': 'true' }],
+    ['security-hub/ec2.13-ssh-open-to-world.remediated.json', [world6(22, 22, 'ssh over ipv6'), world('tcp', 80, 80)]],
+    ['security-hub/ec2.14-rdp-all-traffic.pending-approval.json', [world('-1', undefined, undefined, 'all traffic')]],
+  ];
+  it.each(SAMPLES)('sample %s ends as its name says', async (file, permissions, tags) => {
+    const sample = loadSample(file);
+    const group = await createGroup('sample', permissions, tags);
+    // The Security Hub-named rule of the excluded sample must exist in Config; the others go by their default names.
+    if (sample.detail.configRuleName === EXCLUDED_SAMPLE_RULE) await createConfigRule(EXCLUDED_SAMPLE_RULE, 'INCOMING_SSH_DISABLED');
+    const event = JSON.parse(JSON.stringify(sample).replaceAll(/sg-[0-9a-f]{17}/g, group));
+    const result = await replayEvent(event, runtime, { apply: true });
+    expect(result).toMatchObject({ outcome: file.split('.').at(-2), rule: rule.id, resource: `${SG_TYPE}/${group}` });
+    if (tags) expect(result.reason).toContain('remediation:skip=true');
   });
 
   it('a dry run plans without writing', async () => {

@@ -7,7 +7,7 @@ import type { Finding } from '../../core/model/index.ts';
 import { RULES } from '../../rules/index.ts';
 import rule from '../../rules/s3-bucket-ssl-requests-only.ts';
 import { replayEvent } from '../../scripts/lib/replay-files.ts';
-import { ACCOUNT, configEvent, REGION, securityHubEvent } from '../support/events.ts';
+import { ACCOUNT, configEvent, freshId, loadSample, REGION, securityHubEvent } from '../support/events.ts';
 import { createBucket, createConfigRule, localRuntime, motoEndpoint, testS3, uniqueName } from '../support/local-aws.ts';
 
 type Runtime = Awaited<ReturnType<typeof localRuntime>>;
@@ -385,6 +385,31 @@ describe('against moto, through the Config router', () => {
     expect(result).toMatchObject({ outcome: 'skipped', writes: 0, calls: ['S3.GetBucketTagging'] });
     expect(result.reason).toContain('remediation:skip=true');
     expect(await bucketPolicy(bucket)).toBeNull();
+  });
+
+  /** A sample of events/, its demo bucket and Config rule renamed to this test's (moto is shared). */
+  function sample(file: string, names: Record<string, string>) {
+    let text = JSON.stringify(loadSample(file));
+    for (const [from, to] of Object.entries(names)) text = text.split(from).join(to);
+    return { ...JSON.parse(text), id: freshId() };
+  }
+
+  it('the samples in events/ end as their names say', async () => {
+    const merged = await bucketWithPolicy('ssl-sample', (name) => policyText([grant('Reporting', `arn:aws:s3:::${name}`)], 2));
+    const existing = sample('config/s3-bucket-ssl-requests-only-existing-policy.remediated.json', {
+      'securityhub-s3-bucket-ssl-requests-only-5d6e7f': configRule,
+      'driftfix-demo-http-allowed': merged.bucket,
+    });
+    expect(await replayEvent(existing, runtime, { apply: true })).toMatchObject({ outcome: 'remediated', rule: rule.id, writes: 1 });
+    expect(statementsOf(await bucketPolicy(merged.bucket))).toEqual([grant('Reporting', `arn:aws:s3:::${merged.bucket}`), documented(`arn:aws:s3:::${merged.bucket}`)]);
+
+    const denied = await bucketWithPolicy('ssl-sample', (name) => policyText([documented(`arn:aws:s3:::${name}`, 'AllowSSLRequestsOnly')], 2));
+    const compliant = sample('config/s3-bucket-ssl-already-denied.compliant.json', { 'prod-buckets-https-only': configRule, 'driftfix-demo-https-only': denied.bucket });
+    expect(await replayEvent(compliant, runtime, { apply: true })).toMatchObject({ outcome: 'compliant', rule: rule.id, writes: 0 });
+
+    const bare = await createBucket('ssl-sample');
+    const hub = sample('security-hub/s3.5-bucket-without-policy.remediated.json', { 'driftfix-demo-sh-http': bare });
+    expect(await replayEvent(hub, runtime, { apply: true })).toMatchObject({ outcome: 'remediated', rule: rule.id, resource: `AWS::S3::Bucket/${bare}`, writes: 1 });
   });
 
   it('in approve mode, the approval names the risk for HTTP clients', async () => {

@@ -8,7 +8,7 @@ import type { Finding } from '../../core/model/index.ts';
 import { RULES } from '../../rules/index.ts';
 import rule from '../../rules/s3-bucket-versioning.ts';
 import { replayEvent } from '../../scripts/lib/replay-files.ts';
-import { ACCOUNT, configEvent, REGION, securityHubEvent } from '../support/events.ts';
+import { ACCOUNT, configEvent, freshId, loadSample, REGION, securityHubEvent } from '../support/events.ts';
 import { createBucket, createConfigRule, localRuntime, motoEndpoint, testS3, uniqueName } from '../support/local-aws.ts';
 
 type Runtime = Awaited<ReturnType<typeof localRuntime>>;
@@ -307,6 +307,25 @@ describe('against moto, through the Config router', () => {
     expect(result).toMatchObject({ outcome: 'remediated', rule: rule.id, resource: `AWS::S3::Bucket/${bucket}`, writes: 1 });
     expect(await versioning(bucket)).toBe('Enabled');
     expect((await record(result.recordId))?.trigger).toMatchObject({ kind: 'security-hub', controlId: 'S3.14' });
+  });
+
+  /** A sample of events/, its demo bucket and Config rule renamed to this test's (moto is shared). */
+  function sample(file: string, names: Record<string, string>) {
+    let text = JSON.stringify(loadSample(file));
+    for (const [from, to] of Object.entries(names)) text = text.split(from).join(to);
+    return { ...JSON.parse(text), id: freshId() };
+  }
+
+  it('the samples in events/ end as their names say', async () => {
+    const never = await createBucket('ver-sample');
+    const config = sample('config/s3-bucket-versioning-enabled.remediated.json', { '"s3-bucket-versioning-enabled"': `"${configRule}"`, 'driftfix-demo-unversioned': never });
+    expect(await replayEvent(config, runtime, { apply: true })).toMatchObject({ outcome: 'remediated', rule: rule.id, writes: 1 });
+    expect(await versioning(never)).toBe('Enabled');
+
+    const suspended = await suspendedBucket('ver-sample');
+    const hub = sample('security-hub/s3.14-versioning-suspended.remediated.json', { 'driftfix-demo-versioning-suspended': suspended });
+    expect(await replayEvent(hub, runtime, { apply: true })).toMatchObject({ outcome: 'remediated', rule: rule.id, resource: `AWS::S3::Bucket/${suspended}`, writes: 1 });
+    expect(await versioning(suspended)).toBe('Enabled');
   });
 
   it('skips a bucket carrying the exclusion tag, reading nothing but its tags', async () => {

@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { assertSafeShape } from '../intake/safe-json.ts';
+import { describeIssues, envelopeSchema, PRINTABLE_ASCII } from '../intake/schemas.ts';
+import { type ChangeRecord, DETAIL_TYPE, describeError, EVENT_SOURCE, type PendingApproval } from '../model/index.ts';
+import { notificationResult } from './announce.ts';
+import type { Announcer, EngineLog, Ledger } from './ports.ts';
+import { bare, type EventResult } from './results.ts';
+
+/**
+ * The hub's side of an organization: a member stack's record arrives on the hub's bus, is kept
+ * (the organization-wide view `npm run approvals -- list` reads) and posted to the one Slack
+ * channel, or updates the message it answers. The bus admits the organization only; the record
+ * must be about the account that sent it.
+ */
+export interface HubDeps {
+  ledger: Ledger;
+  /** Slack: the hub holds the organization's one Slack app. */
+  announcer: Announcer;
+  log: EngineLog;
+  now?: () => number;
+  /** Without AWS Organizations: the accounts whose records are taken. */
+  memberAccounts?: readonly string[] | undefined;
+}
+
+const id = z.string().min(1).max(256).regex(PRINTABLE_ASCII);
+const recordSchema = z
+  .object({
+    recordId: z.string().regex(/^rec-[0-9a-f]{24}$/),
+    status: z.literal('final'),
+    eventId: id,
+    ruleId: z.string().regex(/^[a-z0-9-]{1,64}$/),
+    resource: z.string().min(1).max(2048),
+    account: z.string().regex(/^\d{12}$/),
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/),
+    outcome: z.string().max(32),
+    reason: z.string().max(20_000),
+    approvalId: z.string().regex(/^apr-[0-9a-f-]{36}$/).optional(),
+    steps: z.array(z.unknown()).max(50),
+    createdAt: z.string().max(40),
+    updatedAt: z.string().max(40),
+  })
+  .passthrough();
+
+const detailSchema = z.object({
+  record: recordSchema,
+  ruleTitle: z.string().min(1).max(200),
+  risk: z.enum(['low', 'medium', 'high']),
+  approvalId: z.string().regex(/^apr-[0-9a-f-]{36}$/).optional(),
+  approval: z
+    .object({ approvalId: z.string().regex(/^apr-[0-9a-f-]{36}$/), status: z.string().max(16), finding: z.object({ account: z.string(), region: z.string() }).passthrough() })
+    .passthrough()
+    .optional(),
+  note: z.string().max(3000).optional(),
+  consoleUrl: z.string().url().max(2048).optional(),
+  lookFirst: z.boolean().optional(),
+});
+
+export async function relayMemberRecord(raw: unknown, deps: HubDeps): Promise<EventResult> {
+  const now = deps.now ?? Date.now;
+  try {
+    assertSafeShape(raw);
+  } catch (error) {
+    return bare('rejected', describeError(error));
+  }
+  const envelope = envelopeSchema(now).safeParse(raw);
+  if (!envelope.success) return bare('rejected', describeIssues(envelope.error, ''));
+  const { source, account, region } = envelope.data;
+  const eventId = envelope.data.id;
+  if (source !== EVENT_SOURCE.member || envelope.data['detail-type'] !== DETAIL_TYPE.record) {
+    return bare('rejected', `the hub takes member records (${EVENT_SOURCE.member} / ${DETAIL_TYPE.record}) only`, { eventId });
+  }
+  if (deps.memberAccounts && deps.memberAccounts.length > 0 && !deps.memberAccounts.includes(account)) {
+    return bare('rejected', `account ${account} is not a member of this hub`, { eventId });
+  }
+  const parsed = detailSchema.safeParse(envelope.data.detail);
+  if (!parsed.success) return bare('rejected', describeIssues(parsed.error, 'detail'), { eventId });
+  const detail = parsed.data;
+  const record = detail.record as unknown as ChangeRecord;
+  const approval = detail.approval as unknown as PendingApproval | undefined;
+  // A member speaks for itself only: EventBridge sets `account` to the sender.
+  if (record.account !== account || record.region !== region) {
+    return bare('rejected', `a record of ${record.account}/${record.region} sent by ${account}/${region}`, { eventId });
+  }
+  if (approval && (approval.finding.account !== account || approval.approvalId !== (record.approvalId ?? approval.approvalId))) {
+    return bare('rejected', `approval ${approval.approvalId} is not ${account}'s or not this record's`, { eventId });
+  }
+  const before = approval ? await deps.ledger.getApproval(approval.approvalId) : undefined;
+  await deps.ledger.mirror(record, approval);
+  const waiting = record.outcome === 'pending-approval' && approval?.status === 'pending';
+  // The question keeps its message: a later record of the same approval updates it.
+  const updates = before?.message;
+  let notification: ChangeRecord['notification'];
+  try {
+    notification = await deps.announcer.announce(
+      {
+        record,
+        ruleTitle: detail.ruleTitle,
+        risk: detail.risk,
+        ...(waiting && approval ? { approvalId: approval.approvalId, approval } : {}),
+        ...(updates ? { updates } : {}),
+        ...(detail.note ? { note: detail.note } : {}),
+        ...(detail.consoleUrl ? { consoleUrl: detail.consoleUrl } : {}),
+      },
+      { lookFirst: detail.lookFirst === true },
+    );
+  } catch (error) {
+    deps.log.warn(`record ${record.recordId} of ${account} did not reach Slack: ${describeError(error)}`);
+    notification = { status: 'pending', attempts: 1, lastError: describeError(error).slice(0, 500) };
+  }
+  const message = waiting && approval && notification.channel && notification.ts ? { approvalId: approval.approvalId, channel: notification.channel, ts: notification.ts } : undefined;
+  await deps.ledger.setNotification(record, notification, message);
+  const reported = notificationResult(notification);
+  return bare(record.outcome as EventResult['outcome'], `${account}/${region}: ${record.reason}`, {
+    rule: record.ruleId,
+    resource: record.resource,
+    recordId: record.recordId,
+    ...(record.approvalId ? { approvalId: record.approvalId } : {}),
+    ...(reported ? { notification: reported } : {}),
+    ...(reported === 'failed' ? { retryable: true } : {}),
+  });
+}
