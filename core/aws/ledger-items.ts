@@ -1,5 +1,7 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { Guards } from '../engine/ports.ts';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { Conflict, Guards, LockItem } from '../engine/ports.ts';
 import type { ChangeRecord, PendingApproval } from '../model/index.ts';
 
 /** The items of the records table, and the conditions under which each may be written. */
@@ -106,4 +108,33 @@ export function reopenPointer(table: string, key: string, approvalId: string): T
       ExpressionAttributeValues: { ':id': approvalId },
     },
   };
+}
+
+/** Items are written by this module only; the table's own keys are dropped on the way out. */
+export function strip<T>(item: Record<string, unknown>): T {
+  const { pk: _pk, itemType: _itemType, ttl: _ttl, ...rest } = item;
+  return rest as T;
+}
+
+export function withoutClaim(record: ChangeRecord): ChangeRecord {
+  const { claim: _claim, ...rest } = record;
+  return rest;
+}
+
+
+/** Why a transaction was refused: the old values of the items whose condition failed, by kind; anything else is thrown on. */
+export function conflictOf(error: unknown, kinds: ReadonlyArray<keyof Conflict>): Conflict {
+  if (!(error instanceof TransactionCanceledException) && (error as Error).name !== 'TransactionCanceledException') throw error;
+  const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
+  if (!reasons.some((reason) => reason.Code === 'ConditionalCheckFailed')) throw error;
+  const conflict: Conflict = {};
+  reasons.forEach((reason, index) => {
+    const kind = kinds[index];
+    if (reason.Code !== 'ConditionalCheckFailed' || !kind) return;
+    const item = reason.Item ? strip<Item>(unmarshall(reason.Item as never)) : {};
+    if (kind === 'lock') conflict.lock = item as LockItem;
+    else if (kind === 'openApproval') conflict.openApproval = item as { approvalId: string; expiresAt: string };
+    else (conflict as Record<string, unknown>)[kind] = item;
+  });
+  return conflict;
 }

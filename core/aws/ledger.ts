@@ -1,7 +1,7 @@
-import { type DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient, } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { ApprovalRequest, ClaimRequest, Conflict, FinalizeRequest, Guards, Ledger, LockItem, Written } from '../engine/ports.ts';
+import type { ApprovalRequest, ClaimRequest, Conflict, FinalizeRequest, Guards, Ledger, Written } from '../engine/ports.ts';
 import {
   approvalMove,
   closePointer,
@@ -14,8 +14,12 @@ import {
   RECORD_NAMES,
   RECORD_VALUES,
   RECORD_WRITABLE,
+  strip,
   type TransactItem,
+  withoutClaim,
+  conflictOf,
 } from './ledger-items.ts';
+import { mirrorItems } from './ledger-mirror.ts';
 import { ensureTable } from './table.ts';
 import type { ChangeRecord, Exemption, Notification, PendingApproval, Suppression } from '../model/index.ts';
 
@@ -268,39 +272,7 @@ export class DynamoLedger implements Ledger {
   }
 
   async mirror(record: ChangeRecord, approval?: PendingApproval): Promise<void> {
-    // The record as the member has it; the hub's notification (its own message) stays.
-    const { notification: _notification, ...fields } = record;
-    await this.update(KEY.record(record.recordId), 'record', fields);
-    if (!approval) return;
-    const { message: _message, status, decidedBy, decidedAt, ...rest } = approval;
-    // A decision taken at the hub stands until the member reports the approval settled.
-    const settled = !['pending', 'approved'].includes(status);
-    await this.update(KEY.approval(approval.approvalId), 'approval', { ...rest, ...(settled ? { status, ...(decidedBy ? { decidedBy } : {}), ...(decidedAt ? { decidedAt } : {}) } : {}) }, settled ? {} : { status, ...(decidedBy ? { decidedBy } : {}), ...(decidedAt ? { decidedAt } : {}) });
-  }
-
-  /** SET each field; `ifAbsent` fields only where the item has none yet. */
-  private async update(pk: string, itemType: string, fields: Record<string, unknown>, ifAbsent: Record<string, unknown> = {}): Promise<void> {
-    const names: Record<string, string> = { '#itemType': 'itemType' };
-    const values: Record<string, unknown> = { ':itemType': itemType };
-    const assignments = ['#itemType = :itemType'];
-    let index = 0;
-    for (const [key, value] of Object.entries(fields)) {
-      if (value === undefined) continue;
-      names[`#f${index}`] = key;
-      values[`:v${index}`] = value;
-      assignments.push(`#f${index} = :v${index}`);
-      index += 1;
-    }
-    for (const [key, value] of Object.entries(ifAbsent)) {
-      if (value === undefined) continue;
-      names[`#f${index}`] = key;
-      values[`:v${index}`] = value;
-      assignments.push(`#f${index} = if_not_exists(#f${index}, :v${index})`);
-      index += 1;
-    }
-    await this.documents.send(
-      new UpdateCommand({ TableName: this.table, Key: { pk }, UpdateExpression: `SET ${assignments.join(', ')}`, ExpressionAttributeNames: names, ExpressionAttributeValues: values }),
-    );
+    await mirrorItems(this.documents, this.table, record, approval);
   }
 
   async listApprovals(): Promise<PendingApproval[]> {
@@ -384,19 +356,7 @@ export class DynamoLedger implements Ledger {
       await this.documents.send(new TransactWriteCommand({ TransactItems: items }));
       return { ok: true };
     } catch (error) {
-      if (!(error instanceof TransactionCanceledException) && (error as Error).name !== 'TransactionCanceledException') throw error;
-      const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
-      if (!reasons.some((reason) => reason.Code === 'ConditionalCheckFailed')) throw error;
-      const conflict: Conflict = {};
-      reasons.forEach((reason, index) => {
-        const kind = kinds[index];
-        if (reason.Code !== 'ConditionalCheckFailed' || !kind) return;
-        const item = reason.Item ? strip<Item>(unmarshall(reason.Item as never)) : {};
-        if (kind === 'lock') conflict.lock = item as LockItem;
-        else if (kind === 'openApproval') conflict.openApproval = item as { approvalId: string; expiresAt: string };
-        else (conflict as Record<string, unknown>)[kind] = item;
-      });
-      return { ok: false, conflict };
+      return { ok: false, conflict: conflictOf(error, kinds) };
     }
   }
 
@@ -423,17 +383,6 @@ export class DynamoLedger implements Ledger {
     } while (startKey);
     return items;
   }
-}
-
-/** Items are written by this module only; the table's own keys are dropped on the way out. */
-function strip<T>(item: Record<string, unknown>): T {
-  const { pk: _pk, itemType: _itemType, ttl: _ttl, ...rest } = item;
-  return rest as T;
-}
-
-function withoutClaim(record: ChangeRecord): ChangeRecord {
-  const { claim: _claim, ...rest } = record;
-  return rest;
 }
 
 export { ensureTable };
