@@ -1,7 +1,9 @@
 import type { AnyRule } from '../core/model/index.ts';
+import ec2EbsEncryptionByDefault from './ec2-ebs-encryption-by-default.ts';
 import ec2SecurityGroupOpenPorts from './ec2-security-group-open-ports.ts';
 import iamPolicyWildcards from './iam-policy-wildcards.ts';
 import iamRoleTrustExternalAccess from './iam-role-trust-external-access.ts';
+import kmsKeyRotation from './kms-key-rotation.ts';
 import rdsInstancePublicAccess from './rds-instance-public-access.ts';
 import s3AccountPublicAccessBlock from './s3-account-public-access-block.ts';
 import s3BucketPolicyExternalAccess from './s3-bucket-policy-external-access.ts';
@@ -25,4 +27,6 @@ export const RULES: readonly AnyRule[] = [
   s3BucketSslRequestsOnly,
   s3BucketVersioning,
   ec2SecurityGroupOpenPorts,
+  kmsKeyRotation,
+  ec2EbsEncryptionByDefault,
 ];

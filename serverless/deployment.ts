@@ -78,7 +78,12 @@ export function functionDefinitions(options: DeploymentOptions): Record<string, 
     };
   }
   if (options.hub) {
-    functions[HUB_NOTIFIER_FUNCTION] = eventFunction(HUB_NOTIFIER_FUNCTION, `functions/${HUB_NOTIFIER_FUNCTION}.handler`, 'driftfix hub: posts every member account\'s records to Slack');
+    functions[HUB_NOTIFIER_FUNCTION] = eventFunction(
+      HUB_NOTIFIER_FUNCTION,
+      `functions/${HUB_NOTIFIER_FUNCTION}.handler`,
+      "driftfix hub: posts every member account's records to Slack",
+      options.memberAccounts.length > 0 ? { MEMBER_ACCOUNTS: options.memberAccounts.join(',') } : {},
+    );
   }
   return functions;
 }

@@ -1,12 +1,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSBatchResponse } from 'aws-lambda';
 import { handleRuleEvent, routeConfigEvent } from '../engine/handle-event.ts';
+import { relayMemberRecord } from '../engine/hub.ts';
 import type { EngineDeps } from '../engine/ports.ts';
 import type { EventResult } from '../engine/results.ts';
 import { handleUnhandledFinding } from '../engine/unhandled.ts';
 import { type AnyRule, ConfigurationError, DEFAULT_SUPPRESSION_DAYS } from '../model/index.ts';
 import { handleSlackAction, parseApprovers } from '../slack/interactivity.ts';
-import { SlackWebApi, slackConfigFromEnv } from '../slack/notifier.ts';
+import { SlackAnnouncer, SlackWebApi, slackConfigFromEnv } from '../slack/notifier.ts';
 import { loadSlackSecret } from '../slack/secret.ts';
 import { ClientFactory } from './clients.ts';
 import { ConfigRules } from './config-rules.ts';
@@ -129,22 +130,45 @@ export function unhandledHandler(): (event: unknown, context: LambdaContext) => 
   };
 }
 
+/**
+ * The hub's notifier: member stacks' records, from the hub's bus, kept for the organization-wide
+ * view and posted to the one Slack channel (or updating the request they answer).
+ */
+export function hubNotifierHandler(): (event: unknown, context: LambdaContext) => Promise<SQSBatchResponse | EventResult> {
+  const c = container('hub-notifier');
+  const table = c.env.REMEDIATION_TABLE;
+  const slack = slackConfigFromEnv(c.env);
+  if (!table || !slack) throw new ConfigurationError('a hub needs REMEDIATION_TABLE, SLACK_SECRET_ID and SLACK_CHANNEL');
+  const announcer = new SlackAnnouncer(new SlackWebApi(slack, () => c.factory.shared(SECRETS_MANAGER, { record: false })));
+  const memberAccounts = (c.env.MEMBER_ACCOUNTS ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+  const deps = { ledger: lazyLedger(c, table), announcer, log: c.logger, memberAccounts };
+  return async (event, context) => {
+    c.logger.addContext(context as never);
+    return processLambdaEvent(event, (raw) => relayMemberRecord(raw, deps), c.logger);
+  };
+}
+
 /** The Slack interactivity endpoint (HTTP API): decisions only, no access to any account's resources. */
-export function slackActionsHandler(): (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2> {
+export function slackActionsHandler(): (event: APIGatewayProxyEventV2, context?: LambdaContext) => Promise<APIGatewayProxyStructuredResultV2> {
   const c = container('slack-actions');
   const slack = slackConfigFromEnv(c.env);
   const table = c.env.REMEDIATION_TABLE;
   if (!table || !slack) throw new ConfigurationError('REMEDIATION_TABLE, SLACK_SECRET_ID and SLACK_CHANNEL must be set');
   const secrets = () => c.factory.shared(SECRETS_MANAGER, { record: false });
   const api = new SlackWebApi(slack, secrets, undefined, 1_500);
+  const sink = new EventBridgeSink(() => c.factory.shared(EVENTBRIDGE, { record: false }), c.env.EVENT_BUS_NAME || 'default', c.env.HUB_MEMBER_BUS_NAME);
   const deps = {
     ledger: lazyLedger(c, table),
     slack: api,
-    sink: new EventBridgeSink(() => c.factory.shared(EVENTBRIDGE, { record: false }), c.env.EVENT_BUS_NAME || 'default', c.env.HUB_MEMBER_BUS_NAME),
+    sink,
     signingSecret: async () => (await loadSlackSecret(secrets, slack.secretId)).signingSecret,
     approvers: parseApprovers(c.env.SLACK_APPROVERS, c.env.SLACK_APPROVER_GROUP),
     suppressionDays: parsePositiveNumber('SUPPRESSION_DAYS', c.env.SUPPRESSION_DAYS, DEFAULT_SUPPRESSION_DAYS),
     log: c.logger,
   };
-  return (event) => handleSlackAction(event, deps);
+  return (event, context) => {
+    // A hub carries out its own account's decisions itself; the rest go to the member accounts.
+    if (context) sink.ownAccount = accountOf(context);
+    return handleSlackAction(event, deps);
+  };
 }

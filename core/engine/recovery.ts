@@ -40,6 +40,7 @@ export async function recover(run: Run, seen: Observation, intent: ChangeRecord)
     steps: intent.steps,
     recovered: true,
     ...(intent.approvalId ? { approvalId: intent.approvalId, decidedBy: intent.decidedBy } : {}),
+    ...(intent.risks ? { risks: intent.risks } : {}),
   };
   const takeOver = { owner: randomUUID() };
   if (seen.kind !== 'seen') {

@@ -20,11 +20,14 @@ import sampleConfigRules from './sample-config-rules.json' with { type: 'json' }
  * packs, Landing Zone Accelerator, Control Tower and people name them, each running a managed rule.
  * Custom rules are not created (moto needs a real Lambda function behind one).
  */
+/** Managed rules whose pages give a periodic trigger only. */
+const PERIODIC = new Set(['CLOUD_TRAIL_ENABLED', 'CMK_BACKING_KEY_ROTATION_ENABLED', 'EC2_EBS_ENCRYPTION_BY_DEFAULT']);
+
 export async function seedConfigRules(config: ConfigServiceClient): Promise<number> {
   let created = 0;
   for (const rule of sampleConfigRules as Array<{ name: string; owner: string; identifier: string }>) {
     if (rule.owner !== 'AWS') continue;
-    const periodic = rule.identifier.endsWith('_PERIODIC') || rule.identifier === 'CLOUD_TRAIL_ENABLED';
+    const periodic = PERIODIC.has(rule.identifier) || rule.identifier.endsWith('_PERIODIC');
     await config.send(
       new PutConfigRuleCommand({
         ConfigRule: {
