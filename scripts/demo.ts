@@ -3,21 +3,20 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigServiceClient } from '@aws-sdk/client-config-service';
 import { IAMClient } from '@aws-sdk/client-iam';
-import { S3Client } from '@aws-sdk/client-s3';
-import { S3ControlClient } from '@aws-sdk/client-s3-control';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { decideApproval } from '../core/engine/decide.ts';
 import type { EventResult } from '../core/engine/results.ts';
 import { prepareCliEnvironment, runCli } from './lib/cli-env.ts';
-import { DEMO_BUCKETS, seedConfigRules, seedDemoResources, seedTooBroadPolicy } from './lib/demo-resources.ts';
+import { DEMO_DATABASE, MORE_DEMO_RESOURCES } from './lib/demo-more.ts';
+import { DEMO_BUCKETS, seedTooBroadPolicy } from './lib/demo-resources.ts';
 import { expandEventPaths } from './lib/event-files.ts';
 import { formatResult } from './lib/format-result.ts';
 import { LocalBus } from './lib/local-bus.ts';
 import { createLocalRuntime, type LocalRuntime } from './lib/local-runtime.ts';
 import { isMotoReachable, LOCAL_ACCOUNT, type MotoServer, startMotoServer } from './lib/moto-server.ts';
 import { replayFile } from './lib/replay-files.ts';
+import { seedSampleWorld } from './lib/sample-world.ts';
 
 const USAGE = `usage: npm run demo
 
@@ -68,17 +67,18 @@ async function singleAccountDemo(): Promise<number> {
     return 1;
   }
   const local = { region, endpoint };
-  await seedDemoResources({ s3: new S3Client({ ...local, forcePathStyle: true }), s3control: s3Control(endpoint, region), iam: new IAMClient(local) }, account);
-  const rules = await seedConfigRules(new ConfigServiceClient(local));
+  const { rewrite, configRules } = await seedSampleWorld(endpoint, region, account);
   console.log('\nDrifted resources created:');
-  for (const [bucket, drift] of Object.entries(DEMO_BUCKETS)) console.log(`  s3://${bucket.padEnd(32)} ${drift}`);
+  for (const [bucket, drift] of Object.entries({ ...DEMO_BUCKETS, ...MORE_DEMO_RESOURCES })) console.log(`  s3://${bucket.padEnd(36)} ${drift}`);
+  console.log('  five security groups open to the world (SSH, MySQL, IPv6 SSH, all traffic, one tagged to be left alone)');
+  console.log(`  RDS instance ${DEMO_DATABASE}: publicly accessible; a KMS key without rotation; EBS encryption by default off`);
   console.log(`  account ${account}: account-level Block Public Access off`);
-  console.log(`  ${rules} AWS Config rules, named as Security Hub, conformance packs, Landing Zone Accelerator, Control Tower and people name them\n`);
+  console.log(`  ${configRules} AWS Config rules, named as Security Hub, conformance packs, Landing Zone Accelerator, Control Tower and people name them\n`);
   console.log('Replaying events/ with --apply (each rule in its default mode):\n');
   const runtime = await createLocalRuntime({ needStore: true });
   const lines: Array<EventResult & { file: string }> = [];
   for (const file of await expandEventPaths(['events'])) {
-    const result = await replayFile(file, runtime, { apply: true });
+    const result = await replayFile(file, runtime, { apply: true, rewrite });
     lines.push({ file, ...result });
     console.log(`${formatResult({ file }, result)}\n`);
   }
@@ -127,10 +127,6 @@ async function approve(runtime: LocalRuntime, approvalId: string): Promise<boole
   const applied = bus.delivered[0];
   console.log(`Approved ${approvalId}: ${applied?.outcome}: ${applied?.reason}`);
   return applied?.outcome === 'remediated';
-}
-
-function s3Control(endpoint: string, region: string): S3ControlClient {
-  return new S3ControlClient({ region, endpoint, endpointProvider: () => ({ url: new URL(endpoint) }) });
 }
 
 runCli('demo', main);

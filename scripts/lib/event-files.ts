@@ -33,8 +33,8 @@ export async function expandEventPaths(paths: readonly string[]): Promise<string
 
 export type LoadedEvent = { ok: true; event: unknown } | { ok: false; reason: string };
 
-/** Reads one event file: a regular file of at most EventBridge's event size, strict JSON. */
-export async function loadEventFile(file: string): Promise<LoadedEvent> {
+/** Reads one event file: a regular file of at most EventBridge's event size, strict JSON. `rewrite` edits the text first (the demo's resource ids). */
+export async function loadEventFile(file: string, rewrite: (text: string) => string = (text) => text): Promise<LoadedEvent> {
   try {
     const info = await stat(file);
     if (!info.isFile()) return { ok: false, reason: `${file} is not a regular file (${kindOf(info)}); not read` };
@@ -45,7 +45,7 @@ export async function loadEventFile(file: string): Promise<LoadedEvent> {
       const buffer = Buffer.alloc(MAX_EVENT_BYTES + 1);
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
       if (bytesRead > MAX_EVENT_BYTES) return { ok: false, reason: `${file} is over EventBridge's ${MAX_EVENT_BYTES}-byte event limit` };
-      return { ok: true, event: parseStrictJson(buffer.subarray(0, bytesRead).toString('utf8')) };
+      return { ok: true, event: parseStrictJson(rewrite(buffer.subarray(0, bytesRead).toString('utf8'))) };
     } finally {
       await handle.close();
     }

@@ -12,8 +12,8 @@ function isBusy(result: EventResult): boolean {
 }
 
 /** Replays one event file through the function its pattern routes it to; never throws. */
-export async function replayFile(file: string, runtime: LocalRuntime, options: { apply: boolean }): Promise<EventResult> {
-  const loaded = await loadEventFile(file);
+export async function replayFile(file: string, runtime: LocalRuntime, options: { apply: boolean; rewrite?: (text: string) => string }): Promise<EventResult> {
+  const loaded = await loadEventFile(file, options.rewrite);
   if (!loaded.ok) return { outcome: 'rejected', reason: loaded.reason, calls: [], writes: 0 };
   return replayEvent(loaded.event, runtime, options);
 }

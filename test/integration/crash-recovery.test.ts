@@ -13,7 +13,7 @@ import { ROOT } from '../support/packaged.ts';
  * The CLI as a separate process, behind a proxy in front of moto that counts the requests each
  * service receives and can kill the process the moment a write is answered.
  */
-class Proxy {
+class CountingProxy {
   counts = { table: 0, s3: 0, other: 0 };
   killOn: { match: (method: string, url: string) => boolean; child?: ChildProcess } | undefined;
   private server: Server | undefined;
@@ -21,7 +21,7 @@ class Proxy {
 
   async start(): Promise<void> {
     const target = new URL(motoEndpoint());
-    this.server = createServer((req, res) => {
+    const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk) => chunks.push(chunk));
       req.on('end', () => {
@@ -48,8 +48,9 @@ class Proxy {
         upstream.end(body);
       });
     });
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server?.address() as AddressInfo).port}`;
+    this.server = server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
 
   stop(): Promise<void> {
@@ -57,9 +58,9 @@ class Proxy {
   }
 }
 
-let proxy: Proxy;
+let proxy: CountingProxy;
 beforeAll(async () => {
-  proxy = new Proxy();
+  proxy = new CountingProxy();
   await proxy.start();
 });
 afterAll(() => proxy.stop());

@@ -8,10 +8,12 @@ import type { LocalRuntime } from '../../scripts/lib/local-runtime.ts';
 import { replayEvent } from '../../scripts/lib/replay-files.ts';
 import { configEvent } from '../support/events.ts';
 import { bucketPublicAccessBlock, createBucket, localRuntime } from '../support/local-aws.ts';
+import { ruleAnswering } from '../support/rules.ts';
 import { APPROVER, BOT_TOKEN, CHANNEL, clickBody, createSlackSecret, exemptionSubmitBody, STRANGER, signedRequest } from '../support/slack.ts';
 
 const ALL_ON = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true };
-const RULE = 's3-bucket-public-access-block';
+/** The rule that fixes the website bucket AWS Config reports (s3-bucket-public-read-prohibited): bucket Block Public Access. */
+const RULE = ruleAnswering('S3_BUCKET_PUBLIC_READ_PROHIBITED').id;
 
 let slack: FakeSlack;
 let runtime: LocalRuntime;

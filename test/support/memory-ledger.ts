@@ -155,6 +155,22 @@ export class MemoryLedger implements Ledger {
     return this.request('getApproval', () => this.approvals.get(approvalId));
   }
 
+  mirror(record: ChangeRecord, approval?: PendingApproval): Promise<void> {
+    return this.request('mirror', () => {
+      const existing = this.records.get(record.recordId);
+      this.records.set(record.recordId, { ...clone(record), ...(existing?.notification ? { notification: existing.notification } : {}) });
+      if (approval) {
+        const copy = this.approvals.get(approval.approvalId);
+        const memberSettled = !['pending', 'approved'].includes(approval.status);
+        this.approvals.set(approval.approvalId, {
+          ...clone(approval),
+          ...(copy?.message ? { message: copy.message } : {}),
+          ...(copy && !memberSettled ? { status: copy.status, ...(copy.decidedBy ? { decidedBy: copy.decidedBy } : {}), ...(copy.decidedAt ? { decidedAt: copy.decidedAt } : {}) } : {}),
+        });
+      }
+    });
+  }
+
   getExemption(ruleId: string, resource: string): Promise<Exemption | undefined> {
     return this.request('getExemption', () => this.exemptions.get(`${ruleId}#${resource}`));
   }

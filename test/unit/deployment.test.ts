@@ -7,6 +7,7 @@ import { configRuleResources, type DeploymentOptions, functionDefinitions, opera
 import { validateOptions } from '../../serverless/options.ts';
 import { queueId } from '../../serverless/queues.ts';
 import { roleLogicalId } from '../../serverless/roles.ts';
+import { ruleAnswering } from '../support/rules.ts';
 
 /**
  * serverless/deployment.ts called directly with the params of a stage (no packaging): what each
@@ -47,12 +48,6 @@ const fnSub = (value: unknown) => (value as { 'Fn::Sub'?: string })['Fn::Sub'];
 const targetQueue = (rule: Json) => rule.Targets[0].Arn['Fn::GetAtt'][0] as string;
 const [firstRule, secondRule] = RULES;
 
-/** The rule whose params accept `params`, found by what it declares rather than by name. */
-const ruleAccepting = (params: Json) => {
-  const [rule, ...others] = RULES.filter((candidate) => candidate.params.safeParse(params).success);
-  if (!rule || others.length > 0) throw new Error(`not exactly one rule takes ${JSON.stringify(params)}`);
-  return rule;
-};
 
 describe('options checked before anything is built', () => {
   it('has rules to test with', () => {
@@ -108,8 +103,8 @@ describe('replayed events', () => {
 });
 
 describe('each function sees only its own rule’s settings', () => {
-  const encryptionRule = ruleAccepting({ kmsKeyArn: `arn:aws:kms:us-east-1:${MEMBER}:key/1234abcd-12ab-34cd-56ef-1234567890ab` });
-  const wildcardRule = ruleAccepting({ expandNarrowWildcards: true });
+  const encryptionRule = ruleAnswering('S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED');
+  const wildcardRule = ruleAnswering('IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS');
   const options = {
     ...BASE,
     ruleModes: `${encryptionRule.id}=approve, ${wildcardRule.id}=notify`,

@@ -13,6 +13,7 @@ import { RULES } from '../../rules/index.ts';
 import sampleConfigRules from '../../scripts/lib/sample-config-rules.json' with { type: 'json' };
 import { ACCOUNT, EVENTS_DIR, OTHER_ACCOUNT, REGION } from '../support/events.ts';
 import { MemoryLedger } from '../support/memory-ledger.ts';
+import { ruleAnswering } from '../support/rules.ts';
 
 /**
  * Property: whatever a sample event is mutated into, the bot handles it or refuses it; an event
@@ -52,8 +53,8 @@ const decision = (ruleId: string): Json => ({
 
 const SAMPLES: Json[] = [
   ...listFiles(EVENTS_DIR).map((file) => JSON.parse(readFileSync(file, 'utf8')) as Json),
-  approved('s3-default-encryption'),
-  decision('s3-bucket-public-access-block'),
+  approved(ruleAnswering('S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED').id),
+  decision(ruleAnswering('S3_BUCKET_LEVEL_PUBLIC_ACCESS_PROHIBITED').id),
 ];
 
 class NoAwsInUnitTests extends Error {

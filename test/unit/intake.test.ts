@@ -744,15 +744,17 @@ describe('replayed events (source driftfix.replay)', () => {
 });
 
 describe('approved changes and hub decisions', () => {
+  // Intake checks a rule id's form only; which rules exist is the rule function's business.
+  const RULE_ID = 'example-rule';
   const approvalId = 'apr-8c0f4c1e-1111-4a4a-9b9b-0123456789ab';
-  const approved = (detail: Json = { approvalId, ruleId: 's3-default-encryption' }, overrides: Json = {}) =>
+  const approved = (detail: Json = { approvalId, ruleId: RULE_ID }, overrides: Json = {}) =>
     envelope('driftfix.approvals', 'Remediation Approved', detail, overrides);
   const HUB = OTHER_ACCOUNT;
   const decision = (detail: Json = {}, overrides: Json = {}) =>
-    envelope('driftfix.hub', 'Remediation Decision', { approvalId, ruleId: 's3-default-encryption', decision: 'approve', by: 'U012AB3CD', ...detail }, { account: HUB, ...overrides });
+    envelope('driftfix.hub', 'Remediation Decision', { approvalId, ruleId: RULE_ID, decision: 'approve', by: 'U012AB3CD', ...detail }, { account: HUB, ...overrides });
 
   it('an approval becomes the approval id and rule, nothing more', () => {
-    expect(intake(approved())).toEqual({ kind: 'approved', approved: { eventId: 'e0e0e0e0-1111-4222-8333-944445555666', approvalId, ruleId: 's3-default-encryption' } });
+    expect(intake(approved())).toEqual({ kind: 'approved', approved: { eventId: 'e0e0e0e0-1111-4222-8333-944445555666', approvalId, ruleId: RULE_ID } });
   });
 
   it('an approval is taken with replay off (it does not come through the replay source)', () => {
@@ -760,8 +762,8 @@ describe('approved changes and hub decisions', () => {
   });
 
   it.each([
-    ['an extra field (the plan must come from the table, never the event)', { approvalId, ruleId: 's3-default-encryption', steps: [] }, /detail/],
-    ['a malformed approval id', { approvalId: 'apr-../../x', ruleId: 's3-default-encryption' }, /approval id/],
+    ['an extra field (the plan must come from the table, never the event)', { approvalId, ruleId: RULE_ID, steps: [] }, /detail/],
+    ['a malformed approval id', { approvalId: 'apr-../../x', ruleId: RULE_ID }, /approval id/],
     ['a malformed rule id', { approvalId, ruleId: 'S3 Default' }, /rule id/],
     ['no rule id', { approvalId }, /ruleId/],
   ])('an approval with %s is rejected', (_name, detail, reason) => {
@@ -779,7 +781,7 @@ describe('approved changes and hub decisions', () => {
   it('a hub decision, from the hub account, becomes a decision', () => {
     expect(intake(decision({ decision: 'exempt', days: 30, reason: 'vendor integration' }), { hubAccount: HUB })).toEqual({
       kind: 'decision',
-      decision: { eventId: 'e0e0e0e0-1111-4222-8333-944445555666', approvalId, ruleId: 's3-default-encryption', decision: 'exempt', by: 'U012AB3CD', days: 30, reason: 'vendor integration' },
+      decision: { eventId: 'e0e0e0e0-1111-4222-8333-944445555666', approvalId, ruleId: RULE_ID, decision: 'exempt', by: 'U012AB3CD', days: 30, reason: 'vendor integration' },
     });
   });
 

@@ -16,7 +16,7 @@ import type { MessageRef, SlackApi } from '../../core/slack/notifier.ts';
 import { MemoryLedger } from '../support/memory-ledger.ts';
 import { APPROVER, apiRequest, CHANNEL, clickBody, exemptionSubmitBody, SIGNING_SECRET, STRANGER, sign, signedRequest } from '../support/slack.ts';
 
-const RULE = 's3-bucket-public-access-block';
+const RULE = 'example-rule';
 const BUCKET = 'site-bucket';
 const RESOURCE = `AWS::S3::Bucket/${BUCKET}`;
 const DAY = 86_400_000;

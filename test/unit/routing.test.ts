@@ -25,6 +25,7 @@ import {
 } from '../../rules/lib/resources.ts';
 import { functionsFor } from '../../scripts/lib/local-runtime.ts';
 import { ACCOUNT, analyzerEvent, configEvent, loadSample, OTHER_ACCOUNT, REGION, securityHubEvent } from '../support/events.ts';
+import { ruleAnswering, ruleForAnalyzer } from '../support/rules.ts';
 
 const NOW = Date.parse('2026-11-26T00:00:00Z');
 const where = { account: ACCOUNT, region: REGION };
@@ -33,6 +34,13 @@ const ruleById = (id: string): AnyRule => {
   if (!rule) throw new Error(`no rule ${id}`);
   return rule;
 };
+/** The rules these tests name, found by what they declare (rule ids are named only where the rule lives). */
+const BUCKET_BLOCK = ruleAnswering('S3_BUCKET_LEVEL_PUBLIC_ACCESS_PROHIBITED');
+const ENCRYPTION = ruleAnswering('S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED');
+const ACCOUNT_BLOCK = ruleAnswering('S3_ACCOUNT_LEVEL_PUBLIC_ACCESS_BLOCKS');
+const POLICIES = ruleAnswering('IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS');
+const BUCKET_SHARING = ruleForAnalyzer('AWS::S3::Bucket', false);
+const ROLE_TRUST = ruleForAnalyzer('AWS::IAM::Role', false);
 
 /** The finding intake makes of an event (each test event here is one intake accepts). */
 function findingOf(event: unknown): Finding {
@@ -134,7 +142,7 @@ describe('EventBridge pattern matching (the local matcher)', () => {
       const bucket = loadSample('security-hub/s3.8-bucket-level-block-public-access.remediated.json');
       const passed = loadSample('security-hub/passed.ignored.json');
       const resolved = loadSample('security-hub/resolved-workflow.ignored.json');
-      const securityHub = rulePatterns(ruleById('s3-bucket-public-access-block'), { acceptReplay: false }).find((candidate) =>
+      const securityHub = rulePatterns(BUCKET_BLOCK, { acceptReplay: false }).find((candidate) =>
         (candidate.source as string[]).includes('aws.securityhub'),
       );
       if (!securityHub) throw new Error('no Security Hub pattern');
@@ -247,12 +255,12 @@ describe('which function an event goes to', () => {
   });
 
   it('a public-bucket Access Analyzer finding goes to the bucket Block Public Access rule', () => {
-    expect(targets(analyzerEvent({ bucket: 'b-1' }))).toEqual(['s3-bucket-public-access-block']);
+    expect(targets(analyzerEvent({ bucket: 'b-1' }))).toEqual([BUCKET_BLOCK.id]);
   });
 
   it('a cross-account bucket finding goes to the bucket policy rule, a role one to the trust policy rule', () => {
-    expect(targets(analyzerEvent({ bucket: 'b-1', isPublic: false }))).toEqual(['s3-bucket-policy-external-access']);
-    expect(targets(loadSample('access-analyzer/iam-role-cross-account.pending-approval.json'))).toEqual(['iam-role-trust-external-access']);
+    expect(targets(analyzerEvent({ bucket: 'b-1', isPublic: false }))).toEqual([BUCKET_SHARING.id]);
+    expect(targets(loadSample('access-analyzer/iam-role-cross-account.pending-approval.json'))).toEqual([ROLE_TRUST.id]);
   });
 
   it.each([
@@ -271,19 +279,19 @@ describe('which function an event goes to', () => {
   });
 
   it.each([
-    ['S3.8', 'AwsS3Bucket', 's3-bucket-public-access-block'],
-    ['S3.2', 'AwsS3Bucket', 's3-bucket-public-access-block'],
-    ['S3.3', 'AwsS3Bucket', 's3-bucket-public-access-block'],
-    ['S3.4', 'AwsS3Bucket', 's3-default-encryption'],
-    ['S3.1', 'AwsAccount', 's3-account-public-access-block'],
-    ['IAM.1', 'AwsIamPolicy', 'iam-policy-wildcards'],
-    ['IAM.21', 'AwsIamPolicy', 'iam-policy-wildcards'],
-  ])('Security Hub control %s goes to its rule (%s → %s)', (controlId, resourceType, ruleId) => {
-    expect(targets(securityHubEvent({ controlId, resourceType, resourceId: 'arn:aws:s3:::b-1' }))).toEqual([ruleId]);
+    ['S3.8', 'AwsS3Bucket', 'S3_BUCKET_LEVEL_PUBLIC_ACCESS_PROHIBITED'],
+    ['S3.2', 'AwsS3Bucket', 'S3_BUCKET_LEVEL_PUBLIC_ACCESS_PROHIBITED'],
+    ['S3.3', 'AwsS3Bucket', 'S3_BUCKET_LEVEL_PUBLIC_ACCESS_PROHIBITED'],
+    ['S3.4', 'AwsS3Bucket', 'S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED'],
+    ['S3.1', 'AwsAccount', 'S3_ACCOUNT_LEVEL_PUBLIC_ACCESS_BLOCKS'],
+    ['IAM.1', 'AwsIamPolicy', 'IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS'],
+    ['IAM.21', 'AwsIamPolicy', 'IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS'],
+  ])('Security Hub control %s goes to its rule (%s → the rule answering %s)', (controlId, resourceType, identifier) => {
+    expect(targets(securityHubEvent({ controlId, resourceType, resourceId: 'arn:aws:s3:::b-1' }))).toEqual([ruleAnswering(identifier).id]);
   });
 
   it.each(['NOTIFIED'])('Security Hub workflow %s still goes to the rule', (workflow) => {
-    expect(targets(securityHubEvent({ controlId: 'S3.8', resourceType: 'AwsS3Bucket', resourceId: 'arn:aws:s3:::b-1', workflow }))).toEqual(['s3-bucket-public-access-block']);
+    expect(targets(securityHubEvent({ controlId: 'S3.8', resourceType: 'AwsS3Bucket', resourceId: 'arn:aws:s3:::b-1', workflow }))).toEqual([BUCKET_BLOCK.id]);
   });
 
   it.each(['RESOLVED', 'SUPPRESSED'])('Security Hub workflow %s goes nowhere', (workflow) => {
@@ -344,7 +352,7 @@ describe('chooseRule', () => {
   });
 
   it('S3_ACCOUNT_LEVEL_PUBLIC_ACCESS_BLOCKS reports AWS::S3::AccountPublicAccessBlock; the periodic one AWS::::Account', () => {
-    const rule = ruleById('s3-account-public-access-block');
+    const rule = ACCOUNT_BLOCK;
     expect(chooseRule(configFinding('S3_ACCOUNT_LEVEL_PUBLIC_ACCESS_BLOCKS', 'AWS::S3::AccountPublicAccessBlock', ACCOUNT), RULES)).toEqual({ kind: 'rule', rule });
     expect(chooseRule(configFinding('S3_ACCOUNT_LEVEL_PUBLIC_ACCESS_BLOCKS_PERIODIC', 'AWS::::Account', ACCOUNT), RULES)).toEqual({ kind: 'rule', rule });
     expect(chooseRule(configFinding('S3_ACCOUNT_LEVEL_PUBLIC_ACCESS_BLOCKS', 'AWS::::Account', ACCOUNT), RULES)).toMatchObject({
@@ -379,19 +387,19 @@ describe('chooseRule', () => {
   });
 
   it('only the rules given are chosen from (a Lambda function holds its own rule only)', () => {
-    expect(chooseRule(configFinding('S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED', 'AWS::S3::Bucket', 'b-1'), [ruleById('s3-bucket-public-access-block')]).kind).toBe('skipped');
+    expect(chooseRule(configFinding('S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED', 'AWS::S3::Bucket', 'b-1'), [BUCKET_BLOCK]).kind).toBe('skipped');
   });
 
   it.each([
-    [{ bucket: 'b-1' }, 's3-bucket-public-access-block'],
-    [{ bucket: 'b-1', isPublic: false }, 's3-bucket-policy-external-access'],
-  ])('Access Analyzer bucket finding %j → %s', (options, ruleId) => {
-    expect(chooseRule(findingOf(analyzerEvent(options)), RULES)).toEqual({ kind: 'rule', rule: ruleById(ruleId) });
+    [{ bucket: 'b-1' }, 'the bucket Block Public Access rule', BUCKET_BLOCK],
+    [{ bucket: 'b-1', isPublic: false }, 'the bucket policy rule', BUCKET_SHARING],
+  ])('Access Analyzer bucket finding %j → %s', (options, _name, rule) => {
+    expect(chooseRule(findingOf(analyzerEvent(options)), RULES)).toEqual({ kind: 'rule', rule });
   });
 
   it('Access Analyzer role findings: cross-account → trust policy rule; public → skipped', () => {
     const event = loadSample('access-analyzer/iam-role-cross-account.pending-approval.json');
-    expect(chooseRule(findingOf(event), RULES)).toEqual({ kind: 'rule', rule: ruleById('iam-role-trust-external-access') });
+    expect(chooseRule(findingOf(event), RULES)).toEqual({ kind: 'rule', rule: ROLE_TRUST });
     event.detail.isPublic = true;
     expect(chooseRule(findingOf(event), RULES)).toMatchObject({ kind: 'skipped', reason: expect.stringContaining('public access findings for AWS::IAM::Role') });
   });
@@ -401,13 +409,13 @@ describe('chooseRule', () => {
   });
 
   it.each([
-    ['S3.8', 'AwsS3Bucket', 'arn:aws:s3:::b-1', 's3-bucket-public-access-block'],
-    ['S3.4', 'AwsS3Bucket', 'arn:aws:s3:::b-1', 's3-default-encryption'],
-    ['S3.1', 'AwsAccount', `AWS::::Account:${ACCOUNT}`, 's3-account-public-access-block'],
-    ['IAM.1', 'AwsIamPolicy', `arn:aws:iam::${ACCOUNT}:policy/p`, 'iam-policy-wildcards'],
-    ['IAM.21', 'AwsIamPolicy', `arn:aws:iam::${ACCOUNT}:policy/p`, 'iam-policy-wildcards'],
-  ])('Security Hub control %s on %s → %s', (controlId, resourceType, resourceId, ruleId) => {
-    expect(chooseRule(findingOf(securityHubEvent({ controlId, resourceType, resourceId })), RULES)).toEqual({ kind: 'rule', rule: ruleById(ruleId) });
+    ['S3.8', 'AwsS3Bucket', 'arn:aws:s3:::b-1', 'S3_BUCKET_LEVEL_PUBLIC_ACCESS_PROHIBITED'],
+    ['S3.4', 'AwsS3Bucket', 'arn:aws:s3:::b-1', 'S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED'],
+    ['S3.1', 'AwsAccount', `AWS::::Account:${ACCOUNT}`, 'S3_ACCOUNT_LEVEL_PUBLIC_ACCESS_BLOCKS'],
+    ['IAM.1', 'AwsIamPolicy', `arn:aws:iam::${ACCOUNT}:policy/p`, 'IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS'],
+    ['IAM.21', 'AwsIamPolicy', `arn:aws:iam::${ACCOUNT}:policy/p`, 'IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS'],
+  ])('Security Hub control %s on %s → the rule answering %s', (controlId, resourceType, resourceId, identifier) => {
+    expect(chooseRule(findingOf(securityHubEvent({ controlId, resourceType, resourceId })), RULES)).toEqual({ kind: 'rule', rule: ruleAnswering(identifier) });
   });
 
   it('a control on a resource type its rule does not fix is rejected', () => {
@@ -423,11 +431,11 @@ describe('chooseRule', () => {
 });
 
 describe('targetOf: the resource as the rule’s API wants it, or why it is not one of this account', () => {
-  const encryption = ruleById('s3-default-encryption');
-  const bucketBlock = ruleById('s3-bucket-public-access-block');
-  const accountBlock = ruleById('s3-account-public-access-block');
-  const policies = ruleById('iam-policy-wildcards');
-  const roles = ruleById('iam-role-trust-external-access');
+  const encryption = ENCRYPTION;
+  const bucketBlock = BUCKET_BLOCK;
+  const accountBlock = ACCOUNT_BLOCK;
+  const policies = POLICIES;
+  const roles = ROLE_TRUST;
 
   const configTarget = (rule: AnyRule, resourceType: string, resourceId: string) => targetOf(configFinding('X', resourceType, resourceId), rule);
   const analyzerTarget = (rule: AnyRule, resourceType: string, resource: string) => {
@@ -565,7 +573,7 @@ describe('targetOf: the resource as the rule’s API wants it, or why it is not 
 
 describe('targetOf with the other resource kinds (KMS keys, security groups, RDS instances, the account in a region)', () => {
   /** A rule of the kind: targetOf reads only its id and resource. */
-  const ruleOf = (kind: ResourceKind): AnyRule => ({ ...ruleById('s3-default-encryption'), id: `rule-of-${kind.type}`, resource: kind });
+  const ruleOf = (kind: ResourceKind): AnyRule => ({ ...ENCRYPTION, id: `rule-of-${kind.type}`, resource: kind });
   const target = (kind: ResourceKind, resourceId: string, resourceType = kind.type) => targetOf(configFinding('X', resourceType, resourceId), ruleOf(kind));
   const KEY = '1234abcd-12ab-34cd-56ef-1234567890ab';
 

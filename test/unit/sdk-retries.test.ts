@@ -1,14 +1,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RULES } from '../../rules/index.ts';
-import { s3DefaultEncryption } from '../../rules/s3-default-encryption.ts';
-import { createResourceClients } from '../../core/aws/all-clients.ts';
-import { processEvent } from '../../core/engine/engine.ts';
+import { ClientFactory } from '../../core/aws/clients.ts';
 import { loadSettings } from '../../core/aws/settings.ts';
+import { handleRuleEvent } from '../../core/engine/handle-event.ts';
 import { ACCOUNT, configEvent, REGION } from '../support/events.ts';
 import { silentLog } from '../support/local-aws.ts';
+import { configAnswer, ruleAnswering } from '../support/rules.ts';
 
-/** A stand-in S3 endpoint that throttles: the real SDK retry logic runs against it. */
+const IDENTIFIER = 'S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED';
+const rule = ruleAnswering(IDENTIFIER);
+
+/** A stand-in S3 endpoint that answers SlowDown (503) a number of times: the real SDK retry strategy runs against it. */
 async function throttlingS3(throttledAnswers: number): Promise<{ url: string; encryptionRequests: () => number; server: Server }> {
   let encryptionRequests = 0;
   const xmlError = (res: ServerResponse, status: number, code: string) => {
@@ -30,38 +32,35 @@ async function throttlingS3(throttledAnswers: number): Promise<{ url: string; en
 let server: Server | undefined;
 afterEach(() => server?.close());
 
-const dryRun = (endpoint: string) =>
-  processEvent(
-    configEvent({ rule: 's3-bucket-server-side-encryption-enabled', resourceId: 'throttled-bucket' }),
-    s3DefaultEncryption,
-    {
-      rules: RULES,
-      clients: createResourceClients({ region: REGION, endpoint }),
-      settings: loadSettings(RULES, {}),
-      identity: { account: ACCOUNT, region: REGION },
-      log: silentLog,
-    },
+/** A dry run of the encryption rule with the clients the Lambda functions get (ClientFactory: four attempts). */
+async function dryRun(endpoint: string) {
+  const factory = new ClientFactory({ region: REGION, endpoint });
+  await factory.forRule(rule);
+  const event = configEvent({ configRuleName: configAnswer(IDENTIFIER).defaultName, resourceId: 'throttled-bucket' });
+  return handleRuleEvent(
+    event,
+    rule,
+    { rules: [rule], clientsFor: (candidate) => factory.loadedFor(candidate), settings: loadSettings([rule], {}), identity: { account: ACCOUNT, region: REGION }, log: silentLog },
     { dryRun: true },
   );
+}
 
 describe('throttling with the real SDK retry strategy', () => {
   it('is retried within the budget and then succeeds; the call log counts the call once', async () => {
     const fake = await throttlingS3(2);
     server = fake.server;
     const result = await dryRun(fake.url);
-    expect(result.outcome).toBe('planned');
+    expect(result.outcome, result.reason).toBe('planned');
     expect(fake.encryptionRequests()).toBe(3);
-    expect(result.calls).toEqual(['S3.GetBucketTagging', 'S3.GetBucketEncryption']);
+    expect(result.calls.filter((call) => call === 'S3.GetBucketEncryption')).toHaveLength(1);
   });
 
-  it('gives up after four attempts with a clean failure', async () => {
+  it('gives up after four attempts with a clean failure that names the error', async () => {
     const fake = await throttlingS3(100);
     server = fake.server;
-    const started = Date.now();
     const result = await dryRun(fake.url);
     expect(result.outcome).toBe('failed');
     expect(result.reason).toContain('SlowDown');
     expect(fake.encryptionRequests()).toBe(4);
-    expect(Date.now() - started).toBeLessThan(20_000);
   });
 });

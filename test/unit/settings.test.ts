@@ -2,6 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { loadSettings } from '../../core/aws/settings.ts';
 import { ConfigurationError } from '../../core/model/errors.ts';
 import { RULES } from '../../rules/index.ts';
+import { ruleAnswering, ruleForAnalyzer } from '../support/rules.ts';
+
+/** The rules these tests set, found by what they answer (rule ids are named only where the rule lives). */
+const ENCRYPTION = ruleAnswering('S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED').id;
+const BUCKET_BLOCK = ruleAnswering('S3_BUCKET_LEVEL_PUBLIC_ACCESS_PROHIBITED').id;
+const ACCOUNT_BLOCK = ruleAnswering('S3_ACCOUNT_LEVEL_PUBLIC_ACCESS_BLOCKS').id;
+const POLICIES = ruleAnswering('IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS').id;
+const BUCKET_SHARING = ruleForAnalyzer('AWS::S3::Bucket', false).id;
+const ROLE_TRUST = ruleForAnalyzer('AWS::IAM::Role', false).id;
+/** The id with its first letter upper-case: not the rule's id (ids are lower-case). */
+const CAPITALIZED = `${ENCRYPTION.charAt(0).toUpperCase()}${ENCRYPTION.slice(1)}`;
 
 const KMS_KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 
@@ -36,23 +47,23 @@ describe('deployment settings', () => {
       hubAccount: undefined,
     });
     expect(settings.modes).toMatchObject({
-      's3-default-encryption': 'auto',
-      's3-bucket-public-access-block': 'auto',
-      's3-account-public-access-block': 'approve',
-      'iam-policy-wildcards': 'approve',
-      's3-bucket-policy-external-access': 'approve',
-      'iam-role-trust-external-access': 'approve',
+      [ENCRYPTION]: 'auto',
+      [BUCKET_BLOCK]: 'auto',
+      [ACCOUNT_BLOCK]: 'approve',
+      [POLICIES]: 'approve',
+      [BUCKET_SHARING]: 'approve',
+      [ROLE_TRUST]: 'approve',
     });
     expect(Object.keys(settings.params).sort()).toEqual(RULES.map((rule) => rule.id).sort());
     expect(settings.params).toMatchObject({
-      's3-default-encryption': {},
-      's3-bucket-public-access-block': {},
-      's3-account-public-access-block': {},
-      'iam-policy-wildcards': { expandNarrowWildcards: false },
-      's3-bucket-policy-external-access': {},
-      'iam-role-trust-external-access': {},
+      [ENCRYPTION]: {},
+      [BUCKET_BLOCK]: {},
+      [ACCOUNT_BLOCK]: {},
+      [POLICIES]: { expandNarrowWildcards: false },
+      [BUCKET_SHARING]: {},
+      [ROLE_TRUST]: {},
     });
-    expect(settings.params['s3-default-encryption']).toEqual({});
+    expect(settings.params[ENCRYPTION]).toEqual({});
   });
 
   it('an empty value means the default', () => {
@@ -80,8 +91,8 @@ describe('deployment settings', () => {
   it('every setting read from its variable', () => {
     const settings = loadSettings(RULES, {
       REMEDIATION_TABLE: 'driftfix-prod-remediations',
-      RULE_MODES: 's3-default-encryption=notify',
-      RULE_PARAMS: JSON.stringify({ 's3-default-encryption': { kmsKeyArn: KMS_KEY }, 'iam-policy-wildcards': { expandNarrowWildcards: true } }),
+      RULE_MODES: `${ENCRYPTION}=notify`,
+      RULE_PARAMS: JSON.stringify({ [ENCRYPTION]: { kmsKeyArn: KMS_KEY }, [POLICIES]: { expandNarrowWildcards: true } }),
       EXCLUSION_TAG: 'owner=platform',
       ACCEPT_REPLAY: 'false',
       APPROVAL_TTL_HOURS: '48',
@@ -108,26 +119,26 @@ describe('deployment settings', () => {
       stackName: 'driftfix-prod',
       hubAccount: '444455556666',
     });
-    expect(settings.modes['s3-default-encryption']).toBe('notify');
-    expect(settings.params['s3-default-encryption']).toEqual({ kmsKeyArn: KMS_KEY });
-    expect(settings.params['iam-policy-wildcards']).toEqual({ expandNarrowWildcards: true });
+    expect(settings.modes[ENCRYPTION]).toBe('notify');
+    expect(settings.params[ENCRYPTION]).toEqual({ kmsKeyArn: KMS_KEY });
+    expect(settings.params[POLICIES]).toEqual({ expandNarrowWildcards: true });
   });
 
   it('RULE_MODES overrides modes per rule, spaces allowed', () => {
-    const settings = loadSettings(RULES, { RULE_MODES: ' s3-default-encryption=approve , s3-account-public-access-block = off,' });
-    expect(settings.modes['s3-default-encryption']).toBe('approve');
-    expect(settings.modes['s3-account-public-access-block']).toBe('off');
-    expect(settings.modes['s3-bucket-public-access-block']).toBe('auto');
+    const settings = loadSettings(RULES, { RULE_MODES: ` ${ENCRYPTION}=approve , ${ACCOUNT_BLOCK} = off,` });
+    expect(settings.modes[ENCRYPTION]).toBe('approve');
+    expect(settings.modes[ACCOUNT_BLOCK]).toBe('off');
+    expect(settings.modes[BUCKET_BLOCK]).toBe('auto');
   });
 
   it.each(['auto', 'approve', 'notify', 'off'])('mode %s', (mode) => {
-    expect(loadSettings(RULES, { RULE_MODES: `iam-policy-wildcards=${mode}` }).modes['iam-policy-wildcards']).toBe(mode);
+    expect(loadSettings(RULES, { RULE_MODES: `${POLICIES}=${mode}` }).modes[POLICIES]).toBe(mode);
   });
 
-  it('accepts a KMS key or alias ARN for s3-default-encryption', () => {
+  it('accepts a KMS key or alias ARN for the S3 default encryption rule', () => {
     for (const kmsKeyArn of [KMS_KEY, 'arn:aws:kms:us-east-1:111122223333:alias/driftfix']) {
-      const settings = loadSettings(RULES, { RULE_PARAMS: JSON.stringify({ 's3-default-encryption': { kmsKeyArn } }) });
-      expect(settings.params['s3-default-encryption']).toEqual({ kmsKeyArn });
+      const settings = loadSettings(RULES, { RULE_PARAMS: JSON.stringify({ [ENCRYPTION]: { kmsKeyArn } }) });
+      expect(settings.params[ENCRYPTION]).toEqual({ kmsKeyArn });
     }
   });
 
@@ -160,22 +171,22 @@ describe('deployment settings', () => {
 
   it.each([
     ['RULE_MODES', 's3-encryption=auto', /unknown rule s3-encryption/],
-    ['RULE_MODES', 'S3-default-encryption=auto', /unknown rule S3-default-encryption/],
-    ['RULE_MODES', 's3-default-encryption=yolo', /not one of auto, approve, notify, off/],
-    ['RULE_MODES', 's3-default-encryption=Auto', /not one of auto, approve, notify, off/],
-    ['RULE_MODES', 's3-default-encryption', /not rule=mode/],
-    ['RULE_MODES', 's3-default-encryption=auto=approve', /not rule=mode/],
+    ['RULE_MODES', `${CAPITALIZED}=auto`, new RegExp(`unknown rule ${CAPITALIZED}`)],
+    ['RULE_MODES', `${ENCRYPTION}=yolo`, /not one of auto, approve, notify, off/],
+    ['RULE_MODES', `${ENCRYPTION}=Auto`, /not one of auto, approve, notify, off/],
+    ['RULE_MODES', ENCRYPTION, /not rule=mode/],
+    ['RULE_MODES', `${ENCRYPTION}=auto=approve`, /not rule=mode/],
     ['RULE_MODES', '=auto', /not rule=mode/],
-    ['RULE_MODES', 's3-default-encryption:auto', /not rule=mode/],
+    ['RULE_MODES', `${ENCRYPTION}:auto`, /not rule=mode/],
     ['RULE_PARAMS', '{not json', /not valid JSON/],
     ['RULE_PARAMS', '[]', /JSON object/],
-    ['RULE_PARAMS', '"s3-default-encryption"', /JSON object/],
+    ['RULE_PARAMS', JSON.stringify(ENCRYPTION), /JSON object/],
     ['RULE_PARAMS', 'null', /JSON object/],
-    ['RULE_PARAMS', '{"s3-default-encryption":{"kmsKey":"x"}}', /s3-default-encryption/],
-    ['RULE_PARAMS', '{"s3-default-encryption":{"kmsKeyArn":"not-an-arn"}}', /KMS key/],
-    ['RULE_PARAMS', '{"s3-default-encryption":"kms"}', /s3-default-encryption/],
-    ['RULE_PARAMS', '{"iam-policy-wildcards":{"expandNarrowWildcards":"yes"}}', /iam-policy-wildcards/],
-    ['RULE_PARAMS', '{"s3-bucket-public-access-block":{"allowWebsites":true}}', /s3-bucket-public-access-block/],
+    ['RULE_PARAMS', `{"${ENCRYPTION}":{"kmsKey":"x"}}`, new RegExp(ENCRYPTION)],
+    ['RULE_PARAMS', `{"${ENCRYPTION}":{"kmsKeyArn":"not-an-arn"}}`, /KMS key/],
+    ['RULE_PARAMS', `{"${ENCRYPTION}":"kms"}`, new RegExp(ENCRYPTION)],
+    ['RULE_PARAMS', `{"${POLICIES}":{"expandNarrowWildcards":"yes"}}`, new RegExp(POLICIES)],
+    ['RULE_PARAMS', `{"${BUCKET_BLOCK}":{"allowWebsites":true}}`, new RegExp(BUCKET_BLOCK)],
     ['RULE_PARAMS', '{"nope":{}}', /unknown rule nope/],
     ['EXCLUSION_TAG', 'bad key!', /not a valid tag key/],
     ['EXCLUSION_TAG', '=true', /not a valid tag key/],
@@ -217,11 +228,11 @@ describe('deployment settings', () => {
   it('a setting for another rule set is checked against the rules given', () => {
     const [first] = RULES;
     if (!first) throw new Error('no rules');
-    expect(first.id).not.toBe('iam-policy-wildcards');
+    expect(first.id).not.toBe(POLICIES);
     expect(loadSettings([first], { RULE_MODES: `${first.id}=off` }).modes).toEqual({ [first.id]: 'off' });
-    expect(loadSettings(RULES, { RULE_MODES: 'iam-policy-wildcards=off' }).modes['iam-policy-wildcards']).toBe('off');
-    expect(() => loadSettings([first], { RULE_MODES: 'iam-policy-wildcards=off' })).toThrow(ConfigurationError);
-    expect(() => loadSettings([first], { RULE_PARAMS: '{"iam-policy-wildcards":{}}' })).toThrow(/unknown rule iam-policy-wildcards/);
+    expect(loadSettings(RULES, { RULE_MODES: `${POLICIES}=off` }).modes[POLICIES]).toBe('off');
+    expect(() => loadSettings([first], { RULE_MODES: `${POLICIES}=off` })).toThrow(ConfigurationError);
+    expect(() => loadSettings([first], { RULE_PARAMS: `{"${POLICIES}":{}}` })).toThrow(new RegExp(`unknown rule ${POLICIES}`));
   });
 
   it('reads process.env when no environment is given', () => {

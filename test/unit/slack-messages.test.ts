@@ -19,7 +19,7 @@ function changeRecord(overrides: Partial<ChangeRecord> = {}): ChangeRecord {
     recordId: 'rec-0123456789abcdef01234567',
     status: 'final',
     eventId: '00000000-0000-4000-8000-000000000001',
-    ruleId: 's3-bucket-public-access-block',
+    ruleId: 'example-rule',
     resource: `AWS::S3::Bucket/${BUCKET}`,
     account: '111122223333',
     region: 'us-east-1',

@@ -16,7 +16,7 @@ function changeRecord(recordId: string, overrides: Partial<ChangeRecord> = {}): 
     recordId,
     status: 'final',
     eventId: '00000000-0000-4000-8000-000000000001',
-    ruleId: 's3-default-encryption',
+    ruleId: 'example-rule',
     resource: 'AWS::S3::Bucket/records-bucket',
     account: '111122223333',
     region: 'us-east-1',
