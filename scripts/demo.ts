@@ -15,17 +15,20 @@ import { formatResult } from './lib/format-result.ts';
 import { LocalBus } from './lib/local-bus.ts';
 import { createLocalRuntime, type LocalRuntime } from './lib/local-runtime.ts';
 import { isMotoReachable, LOCAL_ACCOUNT, type MotoServer, startMotoServer } from './lib/moto-server.ts';
+import { organizationDemo } from './lib/org-demo.ts';
 import { replayFile } from './lib/replay-files.ts';
 import { seedSampleWorld } from './lib/sample-world.ts';
 
-const USAGE = `usage: npm run demo
+const USAGE = `usage: npm run demo [-- --org]
 
 The whole loop on one machine: a local AWS (moto), drifted resources, the sample events in
-events/ replayed through the handlers with --apply, and two risky fixes approved.`;
+events/ replayed through the handlers with --apply, and two risky fixes approved.
+  --org   an organization instead: a hub account (the one Slack app) and a member account in one
+          moto; an approval clicked at the hub's endpoint is applied in the member account`;
 
 async function main(argv: string[]): Promise<number> {
-  const options = { help: { type: 'boolean' } } as const;
-  let values: { help?: boolean };
+  const options = { help: { type: 'boolean' }, org: { type: 'boolean' } } as const;
+  let values: { help?: boolean; org?: boolean };
   try {
     ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
   } catch (error) {
@@ -35,6 +38,10 @@ async function main(argv: string[]): Promise<number> {
   if (values.help) {
     console.log(USAGE);
     return 0;
+  }
+  if (values.org) {
+    prepareCliEnvironment();
+    return organizationDemo();
   }
   process.env.AWS_REGION ||= 'us-east-1';
   // A table of its own per run, so that a second demo against the same emulator starts afresh.

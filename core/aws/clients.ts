@@ -12,6 +12,8 @@ export interface ClientOptions {
   endpoint?: string | undefined;
   /** Attempts per call, throttling included. */
   maxAttempts?: number;
+  /** Credentials other than the default chain's (a local run acting as another account). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
 }
 
 type Sendable = { send: (command: object, ...rest: unknown[]) => Promise<unknown> };
@@ -48,6 +50,7 @@ export class ClientFactory {
       region: this.options.region,
       maxAttempts: this.options.maxAttempts ?? 4,
       requestHandler: TIMEOUTS,
+      ...(this.options.credentials ? { credentials: this.options.credentials } : {}),
       ...(endpoint ? { endpoint, ...(spec.local?.(endpoint) ?? {}) } : {}),
     });
     return options.record === false ? client : recordCalls(client, spec.service);

@@ -39,6 +39,11 @@ export class EventBridgeSink implements DecisionSink {
     return Boolean(this.memberBus) && approval.finding.account !== this.ownAccount;
   }
 
+  serves(approval: PendingApproval): boolean {
+    // A hub serves its members (the hub's bus admitted their records); a single stack its own account.
+    return Boolean(this.memberBus) || this.ownAccount === undefined || approval.finding.account === this.ownAccount;
+  }
+
   async deliver(approval: PendingApproval, decision: { decision: Decision; by: string; days?: number; reason?: string }): Promise<void> {
     const client = await this.client();
     if (!this.isRemote(approval)) {

@@ -84,7 +84,11 @@ export async function processApproved(event: ApprovedEvent, rule: AnyRule, deps:
   if (approval.ruleId !== rule.id) return refuse(`approval ${approval.approvalId} belongs to rule ${approval.ruleId}`);
   const finding: Finding = approval.finding;
   if (finding.account !== deps.identity.account || finding.region !== deps.identity.region) {
-    return refuse(`approval ${approval.approvalId} is for ${finding.account}/${finding.region}, not this bot's account and region`);
+    const reason = `approval ${approval.approvalId} is for ${finding.account}/${finding.region}, not this bot's account and region`;
+    // Nobody else will apply it here: it must not stay "approved" for ever.
+    if (approval.status === 'approved') await deps.ledger.transitionApproval(approval.approvalId, { from: 'approved', to: 'failed' });
+    deps.log.warn(`refused ${reason}`);
+    return refuse(reason);
   }
   return withCallLog(async (callLog) => {
     const run = new Run(rule, finding, deps, callLog, recordIdFor(`approval:${approval.approvalId}`, rule.id));
@@ -98,7 +102,7 @@ export async function processApproved(event: ApprovedEvent, rule: AnyRule, deps:
 async function applyApproved(run: Run, approval: PendingApproval): Promise<EventResult> {
   const stale = async (outcome: 'skipped' | 'compliant' | 'failed', reason: string, seen: Observation, extra = {}) => {
     await run.ledger.transitionApproval(approval.approvalId, { from: 'approved', to: 'stale', set: { resultRecordId: run.recordId } });
-    return settleOutcome(run, seen, outcome, reason, { approvalId: approval.approvalId, decidedBy: approval.decidedBy, ...extra });
+    return settleOutcome(run, seen, outcome, reason, { approvalId: approval.approvalId, decidedBy: approval.decidedBy, ...extra }, { approval: { ...approval, status: 'stale', resultRecordId: run.recordId } });
   };
   const seen = await observe(run);
   if (seen.kind === 'unreadable') return run.result('failed', seen.reason, { retryable: true, approvalId: approval.approvalId });

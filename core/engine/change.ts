@@ -138,7 +138,10 @@ export async function finish(
   approval?: PendingApproval,
   options: { takeOver?: boolean; changed?: boolean } = {},
 ): Promise<EventResult> {
-  const notification = await announceRecord(record, { announcer: run.deps.announcer, log: run.deps.log, rule: run.rule, approval });
+  const settledTo: 'applied' | 'failed' = record.outcome === 'remediated' ? 'applied' : 'failed';
+  // The approval as this record leaves it: a hub keeps its organization-wide view from what it is told.
+  const settled = approval ? { ...approval, status: settledTo, resultRecordId: run.recordId } : undefined;
+  const notification = await announceRecord(record, { announcer: run.deps.announcer, log: run.deps.log, rule: run.rule, approval: settled });
   const final: ChangeRecord = { ...record, notification, calls: [...run.callLog.calls], writes: run.callLog.writes };
   let finalized: boolean;
   try {
@@ -150,7 +153,7 @@ export async function finish(
       // Writes here, or an earlier invocation's that this one completes: reads begun before now are stale.
       changed: options.changed ?? run.callLog.writes > 0,
       ...(options.takeOver ? { takeOver: true } : {}),
-      ...(approval ? { approval: { approvalId: approval.approvalId, to: record.outcome === 'remediated' ? 'applied' : 'failed' } } : {}),
+      ...(approval ? { approval: { approvalId: approval.approvalId, to: settledTo } } : {}),
     });
   } catch (error) {
     return run.result('failed', `${record.outcome === 'remediated' ? 'the change was made and verified' : record.reason}, but its record could not be written: ${describeError(error)}; the next delivery completes it`, {

@@ -1,4 +1,4 @@
-import { type ChangeRecord, type Outcome, resourceKey } from '../model/index.ts';
+import { type ChangeRecord, type Outcome, type PendingApproval, resourceKey } from '../model/index.ts';
 import { announceRecord, isAnnounced, notificationResult } from './announce.ts';
 import { STALE_READ_MARGIN_MS } from './change.ts';
 import { type Observation, observe } from './observe.ts';
@@ -18,7 +18,7 @@ export async function settleOutcome(
   outcome: Outcome,
   reason: string,
   details: RecordDetails = {},
-  options: { retryable?: boolean; guarded?: boolean } = {},
+  options: { retryable?: boolean; guarded?: boolean; approval?: PendingApproval } = {},
 ): Promise<EventResult> {
   const record = run.record(outcome, reason, details);
   // A record that refers to a message already posted (the open approval's) is not posted again.
@@ -29,7 +29,7 @@ export async function settleOutcome(
     return next === 'look-again' ? run.result('failed', 'the resource changed while it was being read; retried', { retryable: true }) : next;
   }
   if (!announced) return run.resultOf(record, options.retryable ? { retryable: true } : {});
-  const notification = await announceRecord(record, { announcer: run.deps.announcer, log: run.deps.log, rule: run.rule, lookFirst: outcome === 'failed' });
+  const notification = await announceRecord(record, { announcer: run.deps.announcer, log: run.deps.log, rule: run.rule, lookFirst: outcome === 'failed', approval: options.approval });
   await run.ledger.setNotification(record, notification);
   const reported = notificationResult(notification);
   return run.resultOf({ ...record, notification }, { ...(reported ? { notification: reported } : {}), ...(options.retryable ? { retryable: true } : {}) });

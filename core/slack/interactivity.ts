@@ -48,6 +48,8 @@ export interface DecisionSink {
    * decision and reports back. In this account, only approvals travel (to the rule's function).
    */
   isRemote(approval: PendingApproval): boolean;
+  /** Whether a stack this endpoint serves can carry the approval out (its own account, or a member of the hub). */
+  serves(approval: PendingApproval): boolean;
 }
 
 export interface InteractivityDeps {
@@ -176,6 +178,12 @@ async function handleClick(parsed: z.infer<typeof blockActions>, deps: Interacti
   if (approval.message.channel !== channel || approval.message.ts !== messageTs) {
     deps.log.warn('an approval button was used from another message', { user, approvalId: approval.approvalId, channel, messageTs });
     await tell('That button does not belong to this approval request.');
+    return respond(200);
+  }
+  // An approval no stack behind this endpoint can apply would stay "approved… applying" for ever.
+  if (!deps.sink.serves(approval)) {
+    deps.log.warn('a click for an approval of an account this endpoint does not serve', { user, approvalId: approval.approvalId, account: approval.finding.account });
+    await tell(`Nothing changed: this approval is for account ${approval.finding.account}, which this driftfix does not serve.`);
     return respond(200);
   }
   if (action.action_id === 'exempt') {

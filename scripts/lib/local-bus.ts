@@ -31,6 +31,10 @@ export class LocalBus implements DecisionSink {
     return false;
   }
 
+  serves(approval: PendingApproval): boolean {
+    return approval.finding.account === this.runtime.identity.account && approval.finding.region === this.runtime.identity.region;
+  }
+
   readonly delivered: EventResult[] = [];
 
   constructor(private readonly runtime: LocalRuntime) {}

@@ -1,4 +1,4 @@
-import { ClientFactory } from '../../core/aws/clients.ts';
+import { ClientFactory, type ClientOptions } from '../../core/aws/clients.ts';
 import { ConfigRules } from '../../core/aws/config-rules.ts';
 import { awsFollowUps } from '../../core/aws/follow-ups.ts';
 import { DynamoLedger } from '../../core/aws/ledger.ts';
@@ -30,7 +30,14 @@ const quietLog: EngineLog = { info() {}, warn() {}, error() {} };
  * What the Lambda functions get from their environment, built for a terminal: the same settings,
  * clients, table and announcer, with the account read from STS.
  */
-export async function createLocalRuntime(options: { needStore: boolean; env?: Env; log?: EngineLog; rules?: readonly AnyRule[] }): Promise<LocalRuntime> {
+export async function createLocalRuntime(options: {
+  needStore: boolean;
+  env?: Env;
+  log?: EngineLog;
+  rules?: readonly AnyRule[];
+  /** Another account's credentials (the organization demo); by default the SDK's chain. */
+  credentials?: ClientOptions['credentials'];
+}): Promise<LocalRuntime> {
   const env = options.env ?? process.env;
   const rules = options.rules ?? RULES;
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
@@ -38,10 +45,11 @@ export async function createLocalRuntime(options: { needStore: boolean; env?: En
   const endpoint = env.AWS_ENDPOINT_URL || undefined;
   const settings = loadSettings(rules, env);
   const { GetCallerIdentityCommand, STSClient } = await import('@aws-sdk/client-sts');
-  const sts = new STSClient({ region, ...(endpoint ? { endpoint } : {}) });
+  const credentials = options.credentials;
+  const sts = new STSClient({ region, ...(endpoint ? { endpoint } : {}), ...(credentials ? { credentials } : {}) });
   const { Account: account } = await sts.send(new GetCallerIdentityCommand({}));
   if (!account) throw new ConfigurationError('STS did not say which account these credentials belong to');
-  const factory = new ClientFactory({ region, endpoint });
+  const factory = new ClientFactory({ region, endpoint, credentials });
 
   let ledger: DynamoLedger | undefined;
   if (options.needStore) {

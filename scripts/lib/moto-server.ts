@@ -65,8 +65,17 @@ function serialLaunch(binary: string): string[] {
   return python ? [python, '-c', SERIAL] : [binary];
 }
 
-/** Starts moto server on loopback and waits until it answers. */
-export async function startMotoServer(options: { port?: number; account?: string } = {}): Promise<MotoServer> {
+function accountEnv(account: string | null): NodeJS.ProcessEnv {
+  const { MOTO_ACCOUNT_ID: _inherited, ...env } = process.env;
+  return account === null ? env : { ...env, MOTO_ACCOUNT_ID: account };
+}
+
+/**
+ * Starts moto server on loopback and waits until it answers. Every request is in `account`
+ * (LOCAL_ACCOUNT by default); `account: null` lets moto take the account from the credentials, so
+ * that STS AssumeRole into arn:aws:iam::<account>:role/… gives another account's credentials.
+ */
+export async function startMotoServer(options: { port?: number; account?: string | null } = {}): Promise<MotoServer> {
   if (!findMotoServer()) ensurePythonTools();
   const binary = findMotoServer();
   if (!binary) throw new Error('moto_server not found after installing it into ./.venv');
@@ -78,7 +87,7 @@ export async function startMotoServer(options: { port?: number; account?: string
   const log = openSync(logFile, 'a');
   const [command, ...args] = serialLaunch(binary);
   const child: ChildProcess = spawn(command as string, [...args, '-H', '127.0.0.1', '-p', String(port)], {
-    env: { ...process.env, MOTO_ACCOUNT_ID: options.account ?? LOCAL_ACCOUNT },
+    env: accountEnv(options.account === undefined ? LOCAL_ACCOUNT : options.account),
     stdio: ['ignore', log, log],
   });
   closeSync(log);

@@ -33,8 +33,22 @@ describe('npm run demo', () => {
     expect(output).toMatch(/Approved apr-[0-9a-f-]+: remediated: new default version/);
   }, 90_000);
 
-  it('prints usage and exits 2 for an unknown flag', () => {
-    const run = spawnSync(process.execPath, ['scripts/run.mjs', 'demo', '--frobnicate'], { cwd: ROOT, encoding: 'utf8' });
+  it('--org: a member account’s fix, asked at the hub’s Slack app and approved by a signed click on the hub’s endpoint, is applied and verified in the member', () => {
+    const env = { ...process.env };
+    delete env.AWS_ENDPOINT_URL;
+    const run = spawnSync(process.execPath, ['scripts/run.mjs', 'demo', '--org'], { cwd: ROOT, env, encoding: 'utf8', timeout: 90_000 });
+    const output = `${run.stdout}${run.stderr}`;
+    expect(run.status, output).toBe(0);
+    expect(output).toMatch(/member pending-approval: waiting for approval/);
+    expect(output).toMatch(/hub posted the request to Slack \(C0DRIFTFIX1 [0-9.]+\), account 444455556666 named in it/);
+    expect(output).toMatch(/signed click on Approve → hub endpoint answered 200/);
+    expect(output).toMatch(/member remediated: block public access for the whole account/);
+    expect(output).toContain('{"BlockPublicAcls":true,"IgnorePublicAcls":true,"BlockPublicPolicy":true,"RestrictPublicBuckets":true}');
+    expect(output).toMatch(/hub's view of the approval: applied; Slack message now: Fixed/);
+  }, 90_000);
+
+  it.each([[['--frobnicate']], [['--org', '--frobnicate']], [['--org=yes']]])('prints usage and exits 2 for unknown flags %j', (flags) => {
+    const run = spawnSync(process.execPath, ['scripts/run.mjs', 'demo', ...flags], { cwd: ROOT, encoding: 'utf8' });
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/usage: npm run demo/);
   });

@@ -66,6 +66,21 @@ describe('asking a person', () => {
     expect(world.writes).toBe(0);
   });
 
+  it('an approved approval relabelled to another account is refused and marked failed, not left "approved" for ever', async () => {
+    const { ledger, widget, run, decide, world } = setup();
+    const asked = await run(widgetEvent(widget));
+    const approvalId = asked.approvalId ?? '';
+    await decide(approvalId, 'approve');
+    const stored = ledger.approvals.get(approvalId);
+    if (!stored) throw new Error('no approval stored');
+    ledger.approvals.set(approvalId, { ...stored, finding: { ...stored.finding, account: '444455556666' } });
+    const applied = await run(approvedEvent(approvalId));
+    expect(applied.outcome).toBe('rejected');
+    expect(applied.reason).toContain('is for 444455556666/us-east-1');
+    expect(ledger.approvals.get(approvalId)?.status).toBe('failed');
+    expect(world.writes).toBe(0);
+  });
+
   it('asks once per resource: another finding says it is already waiting, and posts nothing', async () => {
     const { announcer, widget, run } = setup();
     const first = await run(widgetEvent(widget));

@@ -69,6 +69,10 @@ class RecordingSink implements DecisionSink {
   isRemote(): boolean {
     return this.remote;
   }
+  servedAccounts: string[] | undefined;
+  serves(approval: PendingApproval): boolean {
+    return !this.servedAccounts || this.servedAccounts.includes(approval.finding.account);
+  }
   async deliver(approval: PendingApproval, decision: { decision: 'approve' | 'reject' | 'exempt'; by: string; days?: number; reason?: string }): Promise<void> {
     if (this.fail) throw this.fail;
     this.delivered.push({ approval, decision });
@@ -348,6 +352,17 @@ describe('which clicks count', () => {
     expect(decided).toMatchObject({ kind: 'decided', approval: { status: 'approved', decidedBy: 'cli:alice' } });
   });
 
+  it('refuses every button of an approval relabelled to an account this endpoint does not serve: it never stays "applying"', async () => {
+    const { approvalId, message } = await pendingApproval();
+    sink.servedAccounts = ['444455556666'];
+    for (const action of ['approve', 'reject', 'exempt'] as const) {
+      expect((await click(APPROVER, action, approvalId, message)).statusCode).toBe(200);
+      expect(lastTold()).toContain('account 111122223333, which this driftfix does not serve');
+    }
+    noDecisionTried();
+    await expectUnchanged(approvalId);
+  });
+
   it('refuses a button used from another message or another channel', async () => {
     const { approvalId, message } = await pendingApproval();
     await click(APPROVER, 'approve', approvalId, { channel: message.channel, ts: '1700000000.999999' });
@@ -403,6 +418,7 @@ describe('approve and reject', () => {
     // Locally the change is applied during the hand-over, and its record updates the same message.
     deps.sink = {
       isRemote: () => false,
+      serves: () => true,
       deliver: async () => {
         await slack.update(message, { text: 'Fixed', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'Fixed: S3 bucket Block Public Access' } }] }, 'rec-result');
       },
