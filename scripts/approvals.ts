@@ -13,15 +13,18 @@ import { LocalBus } from './lib/local-bus.ts';
 import { createLocalRuntime } from './lib/local-runtime.ts';
 
 const USAGE = `usage: npm run approvals -- list [--all] [--json]
-       npm run approvals -- approve <approval-id> [--bus <name>] [--json]
-       npm run approvals -- reject <approval-id> [--json]
-       npm run approvals -- exempt <approval-id> --days <n> --reason "<why>" [--json]
+       npm run approvals -- approve <approval-id> [--bus <name>] [--member-bus <name>] [--json]
+       npm run approvals -- reject <approval-id> [--member-bus <name>] [--json]
+       npm run approvals -- exempt <approval-id> --days <n> --reason "<why>" [--member-bus <name>] [--json]
 
 Decides pending approvals from a terminal, with the same conditional transitions as Slack.
 Against a local emulator (AWS_ENDPOINT_URL set) an approved fix is applied at once by the same
 handler code; otherwise the approval is sent to the deployed rule function on the event bus
 (--bus, default "default"). An exception (exempt) makes the rule leave the resource alone for
-<n> days, for the reason given; it is recorded and posted.`;
+<n> days, for the reason given; it is recorded and posted.
+Against a hub, \`list\` shows every member account's approvals, and a decision on a member's approval
+is sent to that member's driftfix bus (--member-bus, default HUB_MEMBER_BUS_NAME: the members'
+\`<service>-<stage>-bus\`), where the member takes it under its own conditions.`;
 
 async function main(argv: string[]): Promise<number> {
   prepareCliEnvironment();
@@ -29,6 +32,7 @@ async function main(argv: string[]): Promise<number> {
     all: { type: 'boolean' },
     json: { type: 'boolean' },
     bus: { type: 'string' },
+    'member-bus': { type: 'string' },
     days: { type: 'string' },
     reason: { type: 'string' },
     help: { type: 'boolean' },
@@ -71,6 +75,16 @@ async function main(argv: string[]): Promise<number> {
   const by = `cli:${userInfo().username}`;
   const decision = command as 'approve' | 'reject' | 'exempt';
   const days = values.days === undefined ? undefined : /^\d+$/.test(values.days) ? Number(values.days) : Number.NaN;
+  const asked = await ledger.getApproval(id);
+  if (asked && asked.finding.account !== runtime.identity.account) {
+    // A hub: the member account applies its own decisions.
+    const memberBus = values['member-bus'] ?? process.env.HUB_MEMBER_BUS_NAME;
+    if (!memberBus) {
+      console.error(`approval ${id} is for account ${asked.finding.account}: give the members' driftfix bus with --member-bus <name> (or HUB_MEMBER_BUS_NAME)`);
+      return 2;
+    }
+    return decideForMember(runtime, { approvalId: id, decision, by, days, reason: values.reason, memberBus, json: values.json === true });
+  }
   const outcome = await decideApproval(ledger, { approvalId: id, decision, by, now, suppressionDays: runtime.settings.suppressionDays, days, reason: values.reason });
   if (outcome.kind === 'refused') {
     print(values.json, { approvalId: id, decision, result: 'refused', reason: outcome.reason }, `Refused: ${outcome.reason}. Nothing changed.`);
@@ -123,6 +137,46 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   print(values.json, { approvalId: id, decision, result: 'approved', bus: busName }, `Approved ${id}; the ${outcome.approval.ruleId} function applies it (event sent to bus ${busName}).`);
+  return 0;
+}
+
+/**
+ * At a hub: the hub's copy is decided (so that a second decision is refused here too), the
+ * decision is put on the member's driftfix bus, and the member takes, applies and reports it.
+ * When the member cannot be told, the hub's copy is put back to pending.
+ */
+async function decideForMember(
+  runtime: Awaited<ReturnType<typeof createLocalRuntime>>,
+  request: { approvalId: string; decision: 'approve' | 'reject' | 'exempt'; by: string; days: number | undefined; reason: string | undefined; memberBus: string; json: boolean },
+): Promise<number> {
+  const ledger = runtime.ledger;
+  if (!ledger) return 2;
+  const { approvalId: id, decision, by, memberBus } = request;
+  const outcome = await decideApproval(ledger, {
+    approvalId: id,
+    decision,
+    by,
+    now: Date.now(),
+    suppressionDays: runtime.settings.suppressionDays,
+    days: request.days,
+    reason: request.reason,
+    copyOnly: true,
+  });
+  if (outcome.kind === 'refused') {
+    print(request.json, { approvalId: id, decision, result: 'refused', reason: outcome.reason }, `Refused: ${outcome.reason}. Nothing changed.`);
+    return 1;
+  }
+  const sink = new EventBridgeSink(() => runtime.factory.shared(EVENTBRIDGE, { record: false }), 'default', memberBus);
+  sink.ownAccount = runtime.identity.account;
+  const { account } = outcome.approval.finding;
+  try {
+    await sink.deliver(outcome.approval, { decision, by, ...(request.days === undefined ? {} : { days: request.days }), ...(request.reason ? { reason: request.reason } : {}) });
+  } catch (error) {
+    await ledger.transitionApproval(id, { from: outcome.approval.status, to: 'pending', set: { decidedBy: '', decidedAt: '' } });
+    print(request.json, { approvalId: id, decision, result: 'refused', reason: describeError(error) }, `Could not tell account ${account} (${describeError(error)}); the approval is pending again.`);
+    return 1;
+  }
+  print(request.json, { approvalId: id, decision, result: 'sent', account, bus: memberBus }, `Decision "${decision}" on ${id} sent to account ${account} (bus ${memberBus}); the member applies it and reports back.`);
   return 0;
 }
 

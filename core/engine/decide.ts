@@ -20,6 +20,12 @@ export interface DecisionRequest {
   /** An exception's length and reason. */
   days?: number | undefined;
   reason?: string | undefined;
+  /**
+   * The hub's copy of a member account's approval: only its status moves. The suppression, the
+   * exception and the open-approval pointer are the member's, written when it takes the decision
+   * (at the hub they would be keyed like the hub's own resources).
+   */
+  copyOnly?: boolean;
 }
 
 /**
@@ -36,14 +42,18 @@ export async function decideApproval(ledger: Ledger, request: DecisionRequest): 
   let exemption: Exemption | undefined;
   let record: ChangeRecord | undefined;
   let moved: boolean;
+  const copy = (to: 'approved' | 'rejected' | 'exempted') =>
+    ledger.transitionApproval(request.approvalId, { from: 'pending', to, notExpiredAt: at, set: { decidedBy: request.by, decidedAt: at } });
   if (request.decision === 'approve') {
-    moved = await ledger.transitionApproval(request.approvalId, {
-      from: 'pending',
-      to: 'approved',
-      notExpiredAt: at,
-      set: { decidedBy: request.by, decidedAt: at },
-      closeOpen: `${current.ruleId}#${current.resource}`,
-    });
+    moved = request.copyOnly
+      ? await copy('approved')
+      : await ledger.transitionApproval(request.approvalId, {
+          from: 'pending',
+          to: 'approved',
+          notExpiredAt: at,
+          set: { decidedBy: request.by, decidedAt: at },
+          closeOpen: `${current.ruleId}#${current.resource}`,
+        });
   } else if (request.decision === 'reject') {
     suppression = {
       ruleId: current.ruleId,
@@ -52,7 +62,7 @@ export async function decideApproval(ledger: Ledger, request: DecisionRequest): 
       by: request.by,
       approvalId: current.approvalId,
     };
-    moved = await ledger.reject(request.approvalId, suppression, at);
+    moved = request.copyOnly ? await copy('rejected') : await ledger.reject(request.approvalId, suppression, at);
   } else {
     const days = request.days;
     const reason = request.reason?.trim();
@@ -61,9 +71,13 @@ export async function decideApproval(ledger: Ledger, request: DecisionRequest): 
     }
     if (!reason) return { kind: 'refused', reason: 'an exception needs a reason', approval: current };
     const until = new Date(request.now + days * 86_400_000).toISOString();
-    record = exemptionRecord(current, { until, by: request.by, reason, at });
-    exemption = { ruleId: current.ruleId, resource: current.resource, until, by: request.by, reason, recordId: record.recordId, approvalId: current.approvalId };
-    moved = await ledger.exempt(exemption, record, at);
+    const exemptionRecordOf = exemptionRecord(current, { until, by: request.by, reason, at });
+    exemption = { ruleId: current.ruleId, resource: current.resource, until, by: request.by, reason, recordId: exemptionRecordOf.recordId, approvalId: current.approvalId };
+    if (request.copyOnly) moved = await copy('exempted');
+    else {
+      record = exemptionRecordOf;
+      moved = await ledger.exempt(exemption, record, at);
+    }
   }
   const approval = await ledger.getApproval(request.approvalId);
   if (!moved || !approval) return { kind: 'refused', reason: whyNot(approval ?? current, at), ...(approval ? { approval } : {}) };

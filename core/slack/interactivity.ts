@@ -226,7 +226,8 @@ async function decide(
   now: () => number,
   tell: (text: string) => Promise<void>,
 ): Promise<APIGatewayProxyStructuredResultV2> {
-  const outcome = await decideApproval(deps.ledger, { approvalId: approval.approvalId, ...request, now: now(), suppressionDays: deps.suppressionDays });
+  const remote = deps.sink.isRemote(approval);
+  const outcome = await decideApproval(deps.ledger, { approvalId: approval.approvalId, ...request, now: now(), suppressionDays: deps.suppressionDays, copyOnly: remote });
   if (outcome.kind === 'refused') {
     await tell(`Nothing changed: ${outcome.reason}.`);
     return respond(200);
@@ -241,23 +242,21 @@ async function decide(
         : `Exempted by <@${by}> until ${outcome.exemption?.until ?? ''}: ${escapeText(request.reason ?? '')}`;
   // The message first: the fix may finish (and update it with the result) before this returns.
   await atMost(updateApprovalMessage(deps, outcome.approval, note), SLACK_COURTESY_MS, deps.log, 'updating the message');
-  if (request.decision === 'approve' || deps.sink.isRemote(approval)) {
+  if (request.decision === 'approve' || remote) {
     try {
       await deps.sink.deliver(outcome.approval, request);
     } catch (error) {
       deps.log.error(`could not hand decision on ${approval.approvalId} over: ${describeError(error)}`);
-      if (request.decision === 'approve') {
-        // Nobody would apply it: put it back, buttons included, so that the click can be repeated.
-        await deps.ledger.transitionApproval(approval.approvalId, {
-          from: 'approved',
-          to: 'pending',
-          set: { decidedBy: '', decidedAt: '' },
-          reopenOpen: `${approval.ruleId}#${approval.resource}`,
-        });
-        await atMost(updateApprovalMessage(deps, { ...approval, status: 'pending' }, 'The approval could not be handed over; nothing changed. Please try again.', true), SLACK_COURTESY_MS, deps.log, 'updating the message');
-        await tell('The approval could not be handed to driftfix; nothing changed. Please try again.');
-        return respond(200);
-      }
+      // Nobody would carry it out: put it back, buttons included, so that the click can be repeated.
+      await deps.ledger.transitionApproval(approval.approvalId, {
+        from: outcome.approval.status,
+        to: 'pending',
+        set: { decidedBy: '', decidedAt: '' },
+        reopenOpen: `${approval.ruleId}#${approval.resource}`,
+      });
+      await atMost(updateApprovalMessage(deps, { ...approval, status: 'pending' }, 'The decision could not be handed over; nothing changed. Please try again.', true), SLACK_COURTESY_MS, deps.log, 'updating the message');
+      await tell('The decision could not be handed to driftfix; nothing changed. Please try again.');
+      return respond(200);
     }
   }
   return respond(200);

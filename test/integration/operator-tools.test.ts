@@ -1,15 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeSlack } from '../../scripts/lib/fake-slack.ts';
 import { freePort } from '../../scripts/lib/moto-server.ts';
 import { configEvent, REGION } from '../support/events.ts';
-import { bucketPublicAccessBlock, createBucket, motoEndpoint, uniqueName } from '../support/local-aws.ts';
+import { bucketPublicAccessBlock, createBucket, localRuntime, motoEndpoint, uniqueName } from '../support/local-aws.ts';
 import { APPROVER, CHANNEL, clickBody, createSlackSecret, sign } from '../support/slack.ts';
 
 import { ROOT } from '../support/packaged.ts';
+const MEMBER = '444455556666';
 const ALL_ON = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true };
 
 let env: Record<string, string>;
@@ -109,6 +113,61 @@ describe('npm run approvals', () => {
     expect(all.find((entry) => entry.approvalId === approvalId)?.status).toBe('expired');
   });
 });
+
+describe('npm run approvals at a hub', () => {
+  /** A member account's approval as the hub's notifier keeps it (mirrored), beside a local one. */
+  async function memberApproval(): Promise<{ approvalId: string; local: string }> {
+    const { approvalId: local } = await pendingApproval();
+    const runtime = await localRuntime({ table: env.REMEDIATION_TABLE });
+    const ledger = runtime.ledger;
+    const approval = await ledger?.getApproval(local);
+    const record = approval ? await ledger?.getRecord(approval.recordId) : undefined;
+    if (!ledger || !approval || !record) throw new Error('no local approval to copy');
+    const approvalId = `apr-${randomUUID()}`;
+    const recordId = `rec-${randomUUID().replace(/-/g, '').slice(0, 24)}`;
+    await ledger.mirror(
+      { ...record, recordId, approvalId, account: MEMBER },
+      { ...approval, approvalId, recordId, finding: { ...approval.finding, account: MEMBER } },
+    );
+    return { approvalId, local };
+  }
+
+  it('lists every account’s approvals; a decision on a member’s goes to the member’s driftfix bus, and needs that bus named', async () => {
+    const { approvalId, local } = await memberApproval();
+    const listed = (await run('approvals', ['list'])).stdout;
+    expect(listed).toMatch(new RegExp(`${approvalId}\\s+pending\\s+\\S+\\s+${MEMBER}/us-east-1`));
+    expect(listed).toContain(local);
+
+    const unnamed = await run('approvals', ['approve', approvalId]);
+    expect(unnamed.status).toBe(2);
+    expect(unnamed.stderr).toContain(`approval ${approvalId} is for account ${MEMBER}: give the members' driftfix bus with --member-bus`);
+
+    // moto delivers a PutEvents to another account's bus ARN by the bus's name: a queue stands in for the member's function.
+    const bus = uniqueName('driftfix-member-bus');
+    const queue = await busToQueue(bus);
+    const sent = await run('approvals', ['reject', approvalId, '--member-bus', bus, '--json']);
+    expect(sent.status, `${sent.stdout}${sent.stderr}`).toBe(0);
+    expect(sent.json()).toMatchObject({ approvalId, decision: 'reject', result: 'sent', account: MEMBER, bus });
+    const [message] = await queue.receive();
+    expect(message).toMatchObject({ source: 'driftfix.hub', 'detail-type': 'Remediation Decision', detail: { approvalId, decision: 'reject', by: expect.stringMatching(/^cli:/) } });
+    expect((await run('approvals', ['reject', approvalId, '--member-bus', bus])).status).toBe(1);
+  });
+});
+
+/** An event bus in moto with a rule that sends everything from the hub to a new queue. */
+async function busToQueue(bus: string): Promise<{ receive: () => Promise<unknown[]> }> {
+  const local = { region: REGION, endpoint: motoEndpoint() };
+  const events = new EventBridgeClient(local);
+  const sqs = new SQSClient(local);
+  await events.send(new CreateEventBusCommand({ Name: bus }));
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: bus }));
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+  await events.send(new PutRuleCommand({ Name: bus, EventBusName: bus, EventPattern: JSON.stringify({ source: ['driftfix.hub'] }) }));
+  await events.send(new PutTargetsCommand({ Rule: bus, EventBusName: bus, Targets: [{ Id: 'member', Arn: Attributes?.QueueArn }] }));
+  return {
+    receive: async () => ((await sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 1, MaxNumberOfMessages: 10 }))).Messages ?? []).map((m) => JSON.parse(m.Body ?? '{}')),
+  };
+}
 
 describe('npm run rollback', () => {
   it('prints usage and exits 2 for an unknown flag or no record id', async () => {

@@ -462,6 +462,28 @@ describe('approve and reject', () => {
     const { approvalId, message } = await pendingApproval();
     await click(APPROVER, 'reject', approvalId, message);
     expect(sink.delivered).toEqual([{ approval: expect.objectContaining({ approvalId, status: 'rejected' }), decision: { decision: 'reject', by: APPROVER } }]);
+    // The suppression is the member's, keyed by its resource: at the hub it would shadow a same-named resource of the hub's own.
+    expect(ledger.suppressions.size).toBe(0);
+  });
+
+  it('exempt in a hub: only the hub’s copy moves; the exception and its record are the member’s', async () => {
+    sink = new RecordingSink(true);
+    deps.sink = sink;
+    const { approvalId } = await pendingApproval();
+    await submit(APPROVER, approvalId, '7', 'load test this week');
+    expect((await ledger.getApproval(approvalId))?.status).toBe('exempted');
+    expect(ledger.exemptions.size).toBe(0);
+    expect(sink.delivered).toEqual([{ approval: expect.objectContaining({ approvalId }), decision: { decision: 'exempt', by: APPROVER, days: 7, reason: 'load test this week' } }]);
+  });
+
+  it('in a hub, a rejection the member cannot be told of is undone: the question is open again', async () => {
+    sink = new RecordingSink(true);
+    sink.fail = new Error('EventBridge unavailable');
+    deps.sink = sink;
+    const { approvalId, message } = await pendingApproval();
+    await click(APPROVER, 'reject', approvalId, message);
+    expect(await ledger.getApproval(approvalId)).toMatchObject({ status: 'pending' });
+    expect(lastTold()).toContain('nothing changed');
   });
 
   it('when the approval cannot be handed over, it goes back to pending with its buttons, and the click can be repeated', async () => {
