@@ -2,6 +2,7 @@ import { RULES } from '../rules/index.ts';
 import {
   type DeploymentOptions,
   driftfixBusName,
+  hubBusArn,
   eventFunctions,
   HUB_NOTIFIER_FUNCTION,
   INTERACTIVITY_FUNCTION,
@@ -91,7 +92,7 @@ export function functionDefinitions(options: DeploymentOptions): Record<string, 
 /** Environment every event function shares, by its stack's place in an organization. */
 function sharedEnvironment(options: DeploymentOptions): Record<string, unknown> {
   if (options.hubAccount) {
-    return { HUB_ACCOUNT: options.hubAccount, HUB_EVENT_BUS_ARN: { 'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:${options.hubAccount}:event-bus/${driftfixBusName(options)}` } };
+    return { HUB_ACCOUNT: options.hubAccount, HUB_EVENT_BUS_ARN: { 'Fn::Sub': hubBusArn(options) } };
   }
   return {};
 }

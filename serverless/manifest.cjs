@@ -39,6 +39,7 @@ async function options(resolveVariable) {
     permissionsBoundaryArn: await text('permissionsBoundaryArn'),
     hub: (await text('hub')) === 'true',
     hubAccount: await text('hubAccount'),
+    hubRegion: await text('hubRegion'),
     organizationId: await text('organizationId'),
     memberAccounts: (await text('memberAccounts')).split(',').map((entry) => entry.trim()).filter(Boolean),
   };

@@ -18,6 +18,8 @@ export interface DeploymentOptions {
   hub: boolean;
   /** A member stack: records go to this account's hub bus, decisions come from it. */
   hubAccount: string;
+  /** The region of the hub's stack (one hub serves every region); empty: the member's own region. */
+  hubRegion: string;
   organizationId: string;
   memberAccounts: string[];
 }
@@ -31,6 +33,11 @@ export function stackName(options: Pick<DeploymentOptions, 'service' | 'stage'>)
 }
 
 /** The bus members' records go to and decisions come from, named the same in every account. */
+/** The hub's driftfix bus, as a member addresses it (CloudFormation Fn::Sub text). */
+export function hubBusArn(options: Pick<DeploymentOptions, 'service' | 'stage' | 'hubAccount' | 'hubRegion'>): string {
+  return `arn:\${AWS::Partition}:events:${options.hubRegion || '${AWS::Region}'}:${options.hubAccount}:event-bus/${driftfixBusName(options)}`;
+}
+
 export function driftfixBusName(options: Pick<DeploymentOptions, 'service' | 'stage'>): string {
   return `${stackName(options)}-bus`;
 }
@@ -59,6 +66,8 @@ export function validateOptions(options: DeploymentOptions): void {
   loadSettings(RULES, { RULE_MODES: options.ruleModes, RULE_PARAMS: options.ruleParams });
   if (options.hub && options.hubAccount) throw new ConfigurationError('a stack is a hub (hub=true) or a member (hubAccount=…), not both');
   if (options.hubAccount && !/^\d{12}$/.test(options.hubAccount)) throw new ConfigurationError(`hubAccount must be a 12-digit account id, not "${options.hubAccount}"`);
+  if (options.hubRegion && !options.hubAccount) throw new ConfigurationError('hubRegion is the region of a member\'s hub: set hubAccount too');
+  if (options.hubRegion && !/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(options.hubRegion)) throw new ConfigurationError(`hubRegion must be a region such as eu-west-1, not "${options.hubRegion}"`);
   if (options.organizationId && !/^o-[a-z0-9]{10,32}$/.test(options.organizationId)) {
     throw new ConfigurationError(`organizationId must be an AWS Organizations id (o-…), not "${options.organizationId}"`);
   }

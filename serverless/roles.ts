@@ -3,6 +3,7 @@ import { RULES } from '../rules/index.ts';
 import {
   type DeploymentOptions,
   driftfixBusName,
+  hubBusArn,
   HUB_NOTIFIER_FUNCTION,
   INTERACTIVITY_FUNCTION,
   logicalName,
@@ -116,7 +117,7 @@ function slackSecret(options: DeploymentOptions): Statement[] {
 
 function hubBus(options: DeploymentOptions): Statement[] {
   if (!options.hubAccount) return [];
-  return [{ Sid: 'RecordsToHub', Effect: 'Allow', Action: ['events:PutEvents'], Resource: sub(`arn:\${AWS::Partition}:events:\${AWS::Region}:${options.hubAccount}:event-bus/${driftfixBusName(options)}`) }];
+  return [{ Sid: 'RecordsToHub', Effect: 'Allow', Action: ['events:PutEvents'], Resource: sub(hubBusArn(options)) }];
 }
 
 function ownQueue(functionId: string): Statement {
@@ -155,7 +156,8 @@ export function roleResources(options: DeploymentOptions): Record<string, unknow
   );
   if (!options.hubAccount) {
     const decisions = options.hub
-      ? sub(`arn:\${AWS::Partition}:events:\${AWS::Region}:*:event-bus/${driftfixBusName(options)}`)
+      ? // Every member's bus, in every region: one hub serves them all.
+        sub(`arn:\${AWS::Partition}:events:*:*:event-bus/${driftfixBusName(options)}`)
       : sub('arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default');
     resources[roleLogicalId(INTERACTIVITY_FUNCTION)] = role(
       INTERACTIVITY_FUNCTION,

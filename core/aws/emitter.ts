@@ -29,7 +29,8 @@ export class EventBridgeSink implements DecisionSink {
   ownAccount: string | undefined;
 
   constructor(
-    private readonly client: () => Promise<EventBridgeClient>,
+    /** A client in a region: the stack's own, or a member's (PutEvents goes to the bus's own region). */
+    private readonly client: (region?: string) => Promise<EventBridgeClient>,
     private readonly bus: string,
     /** In a hub: the name of the members' driftfix bus. */
     private readonly memberBus?: string | undefined,
@@ -45,13 +46,12 @@ export class EventBridgeSink implements DecisionSink {
   }
 
   async deliver(approval: PendingApproval, decision: { decision: Decision; by: string; days?: number; reason?: string }): Promise<void> {
-    const client = await this.client();
     if (!this.isRemote(approval)) {
-      await put(client, approvedEntry({ approvalId: approval.approvalId, ruleId: approval.ruleId }, this.bus));
+      await put(await this.client(), approvedEntry({ approvalId: approval.approvalId, ruleId: approval.ruleId }, this.bus));
       return;
     }
     const { account, region } = approval.finding;
-    await put(client, {
+    await put(await this.client(region), {
       EventBusName: `arn:${partitionOf(region)}:events:${region}:${account}:event-bus/${this.memberBus}`,
       Source: EVENT_SOURCE.hub,
       DetailType: DETAIL_TYPE.decision,

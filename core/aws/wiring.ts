@@ -156,7 +156,16 @@ export function slackActionsHandler(): (event: APIGatewayProxyEventV2, context?:
   if (!table || !slack) throw new ConfigurationError('REMEDIATION_TABLE, SLACK_SECRET_ID and SLACK_CHANNEL must be set');
   const secrets = () => c.factory.shared(SECRETS_MANAGER, { record: false });
   const api = new SlackWebApi(slack, secrets, undefined, 1_500);
-  const sink = new EventBridgeSink(() => c.factory.shared(EVENTBRIDGE, { record: false }), c.env.EVENT_BUS_NAME || 'default', c.env.HUB_MEMBER_BUS_NAME);
+  const regional = new Map<string, ClientFactory>([[c.region, c.factory]]);
+  const eventsIn = (region = c.region) => {
+    let factory = regional.get(region);
+    if (!factory) {
+      factory = new ClientFactory({ ...c.factory.options, region });
+      regional.set(region, factory);
+    }
+    return factory.shared(EVENTBRIDGE, { record: false });
+  };
+  const sink = new EventBridgeSink(eventsIn, c.env.EVENT_BUS_NAME || 'default', c.env.HUB_MEMBER_BUS_NAME);
   const deps = {
     ledger: lazyLedger(c, table),
     slack: api,

@@ -210,6 +210,7 @@ describe('a stage with acceptReplay=true, run by moto’s EventBridge', () => {
       permissionsBoundaryArn: '',
       hub: false,
       hubAccount: '',
+      hubRegion: '',
       organizationId: '',
       memberAccounts: [],
     };

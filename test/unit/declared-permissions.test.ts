@@ -131,6 +131,7 @@ describe('the actions of the stack’s own functions', () => {
     permissionsBoundaryArn: '',
     hub: false,
     hubAccount: '',
+    hubRegion: '',
     organizationId: '',
     memberAccounts: [],
   };

@@ -31,6 +31,7 @@ const BASE: DeploymentOptions = {
   permissionsBoundaryArn: '',
   hub: false,
   hubAccount: '',
+  hubRegion: '',
   organizationId: '',
   memberAccounts: [],
 };
@@ -242,7 +243,8 @@ describe('a hub (hub=true)', () => {
     const functions = functionDefinitions(hub) as Record<string, Json>;
     expect(functions['slack-actions']?.environment).toEqual({ HUB_MEMBER_BUS_NAME: BUS });
     const puts = statementsOf(roleResources(hub)[roleLogicalId('slack-actions')]).filter((statement) => statement.Action.some((action) => action.startsWith('events:')));
-    expect(puts).toEqual([{ Sid: 'Decisions', Effect: 'Allow', Action: ['events:PutEvents'], Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:*:event-bus/${BUS}` } }]);
+    // One hub for every region: members' buses anywhere, by their name.
+    expect(puts).toEqual([{ Sid: 'Decisions', Effect: 'Allow', Action: ['events:PutEvents'], Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:events:*:*:event-bus/${BUS}` } }]);
   });
 
   it('a single stack has neither bus nor hub-notifier, and its interactivity puts decisions on its own default bus', () => {
@@ -275,6 +277,23 @@ describe(`a member (hubAccount=${HUB})`, () => {
       expect(functions[id]?.environment.HUB_ACCOUNT, id).toBe(HUB);
       expect(functions[id]?.environment.HUB_EVENT_BUS_ARN, id).toEqual({ 'Fn::Sub': hubBusArn });
     }
+  });
+
+  it('with hubRegion, a member in another region sends its records to the hub’s bus in the hub’s region', () => {
+    const elsewhere = { ...member, hubRegion: 'eu-west-1' };
+    const arn = `arn:\${AWS::Partition}:events:eu-west-1:${HUB}:event-bus/${BUS}`;
+    for (const id of [...RULES.map((rule) => rule.id), 'unhandled-findings']) {
+      expect((functionDefinitions(elsewhere) as Record<string, Json>)[id]?.environment.HUB_EVENT_BUS_ARN, id).toEqual({ 'Fn::Sub': arn });
+      const puts = statementsOf(roleResources(elsewhere)[roleLogicalId(id)]).filter((statement) => statement.Sid === 'RecordsToHub');
+      expect(puts.map((statement) => statement.Resource), id).toEqual([{ 'Fn::Sub': arn }]);
+    }
+  });
+
+  it.each([
+    ['a hubRegion that is not a region', { ...member, hubRegion: 'Ireland' }, /hubRegion must be a region/],
+    ['a hubRegion without hubAccount', { ...BASE, hubRegion: 'eu-west-1' }, /set hubAccount too/],
+  ])('refuses %s', (_case, options, message) => {
+    expect(() => validateOptions(options)).toThrow(message);
   });
 
   it('its own driftfix bus admits the hub account only', () => {

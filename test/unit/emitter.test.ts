@@ -1,6 +1,8 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { announcerFor } from '../../core/aws/announcers.ts';
+import { ClientFactory } from '../../core/aws/clients.ts';
 import { EventBridgeSink, HubAnnouncer, partitionOf } from '../../core/aws/emitter.ts';
 import { DETAIL_TYPE, EVENT_SOURCE, type PendingApproval } from '../../core/model/index.ts';
 
@@ -44,6 +46,18 @@ describe('EventBridgeSink: where a decision goes', () => {
     expect(JSON.parse(entry?.Detail ?? '{}')).toEqual({ approvalId: approval(MEMBER).approvalId, ruleId: 'example-rule', decision: 'exempt', by: 'U0APPROVER1', days: 7, reason: 'migration' });
   });
 
+  it('a hub puts a decision through a client in the member’s region (one hub serves every region)', async () => {
+    const asked: Array<string | undefined> = [];
+    const sink = new EventBridgeSink(async (region) => {
+      asked.push(region);
+      return client;
+    }, 'default', 'driftfix');
+    sink.ownAccount = HUB;
+    await sink.deliver(approval(MEMBER, 'eu-west-1'), { decision: 'approve', by: 'U0APPROVER1' });
+    await sink.deliver(approval(HUB), { decision: 'approve', by: 'U0APPROVER1' });
+    expect(asked).toEqual(['eu-west-1', undefined]);
+  });
+
   it('a hub’s own account is not remote: its approvals go to its own bus', async () => {
     const sink = new EventBridgeSink(async () => client, 'default', 'driftfix');
     sink.ownAccount = HUB;
@@ -63,6 +77,14 @@ describe('EventBridgeSink: where a decision goes', () => {
 });
 
 describe('HubAnnouncer: a member’s record to the hub’s bus', () => {
+  it('a member in another region than its hub sends through a client in the hub’s region', async () => {
+    const factory = new ClientFactory({ region: 'ap-southeast-2' });
+    const announcer = announcerFor({ env: { HUB_EVENT_BUS_ARN: `arn:aws:events:eu-west-1:${HUB}:event-bus/driftfix-prod-bus` }, factory });
+    expect(announcer?.kind).toBe('hub');
+    const made = await (announcer as unknown as { client: () => Promise<EventBridgeClient> }).client();
+    expect(await made.config.region()).toBe('eu-west-1');
+  });
+
   const record = (size: number) => ({
     recordId: 'rec-000000000000000000000001',
     before: { summary: 'before', state: { blob: 'x'.repeat(size) } },
