@@ -18,8 +18,39 @@ class BundlePlugin {
     this.hooks = {
       'before:package:createDeploymentArtifacts': () => this.bundleAll(),
       'before:deploy:function:packageFunction': () => this.bundleAll(),
-      'before:package:finalize': () => this.dropRedundantDependsOn(),
+      'before:package:finalize': () => {
+        this.dropRedundantDependsOn();
+        this.codeFromRegionalBuckets();
+      },
     };
+  }
+
+  /**
+   * For CloudFormation StackSets (artifactBucketPrefix set): one template for every account and
+   * region, each function's code read from the bucket `<prefix>-<region>` of the region it is
+   * deployed in (Lambda reads code from a bucket in its own region only), and no deployment bucket
+   * of the framework's own, which the stack instances could not reach.
+   */
+  codeFromRegionalBuckets() {
+    const prefix = String(this.serverless.service.custom?.driftfix?.artifactBucketPrefix ?? '').trim();
+    if (!prefix) return;
+    // With "-<region>" (up to 15 characters) the name stays within S3's 63.
+    if (!/^[a-z0-9][a-z0-9.-]{1,46}$/.test(prefix) || prefix.endsWith('-') || prefix.includes('..')) {
+      throw new Error(`artifactBucketPrefix "${prefix}" does not make S3 bucket names (<prefix>-<region>): lowercase letters, digits, dots and hyphens, at most 47 characters`);
+    }
+    const template = this.serverless.service.provider.compiledCloudFormationTemplate;
+    const keys = new Set();
+    for (const resource of Object.values(template.Resources)) {
+      if (resource.Type !== 'AWS::Lambda::Function' || !resource.Properties?.Code) continue;
+      resource.Properties.Code.S3Bucket = { 'Fn::Sub': `${prefix}-\${AWS::Region}` };
+      keys.add(path.posix.dirname(resource.Properties.Code.S3Key));
+    }
+    delete template.Resources.ServerlessDeploymentBucket;
+    delete template.Resources.ServerlessDeploymentBucketPolicy;
+    if (template.Outputs) delete template.Outputs.ServerlessDeploymentBucketName;
+    const left = [...referencedIds(template)].filter((id) => id.startsWith('ServerlessDeploymentBucket'));
+    if (left.length > 0) throw new Error(`the template still refers to ${left.join(', ')}`);
+    this.serverless.cli.log(`StackSets: each region's code is read from s3://${prefix}-<region>/${[...keys].join(', ')}/<function>.zip`);
   }
 
   async bundleAll() {

