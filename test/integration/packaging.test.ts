@@ -324,7 +324,7 @@ describe('a member stack’s params, through serverless.yml and serverless/manif
     expect(functions.length).toBeGreaterThan(RULES.length);
     const keys = new Set<string>();
     for (const [id, fn] of functions) {
-      expect(fn.Properties.Code.S3Bucket, id).toEqual({ 'Fn::Sub': 'acme-driftfix-artifacts-${AWS::Region}' });
+      expect(fn.Properties.Code.S3Bucket, id).toEqual({ 'Fn::Sub': `acme-driftfix-artifacts-\${AWS::Region}` });
       keys.add(dirname(fn.Properties.Code.S3Key));
       expect(existsSync(join(member.dir, basename(fn.Properties.Code.S3Key))), id).toBe(true);
     }

@@ -32,8 +32,8 @@ describe('a template for CloudFormation StackSets (artifactBucketPrefix)', () =>
   it('reads each function’s code from <prefix>-<region> and drops the framework’s deployment bucket', () => {
     const { template, logs, run } = compiled('acme-driftfix');
     run();
-    expect(template.Resources.OneLambdaFunction.Properties.Code).toEqual({ S3Bucket: { 'Fn::Sub': 'acme-driftfix-${AWS::Region}' }, S3Key: expect.stringMatching(/one\.zip$/) });
-    expect(template.Resources.TwoLambdaFunction.Properties.Code.S3Bucket).toEqual({ 'Fn::Sub': 'acme-driftfix-${AWS::Region}' });
+    expect(template.Resources.OneLambdaFunction.Properties.Code).toEqual({ S3Bucket: { 'Fn::Sub': `acme-driftfix-\${AWS::Region}` }, S3Key: expect.stringMatching(/one\.zip$/) });
+    expect(template.Resources.TwoLambdaFunction.Properties.Code.S3Bucket).toEqual({ 'Fn::Sub': `acme-driftfix-\${AWS::Region}` });
     expect(JSON.stringify(template)).not.toContain('ServerlessDeploymentBucket');
     expect(logs).toEqual(["StackSets: each region's code is read from s3://acme-driftfix-<region>/serverless/driftfix/prod/1700000000000-2026-11-29T00:00:00.000Z/<function>.zip"]);
   });
