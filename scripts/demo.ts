@@ -79,7 +79,7 @@ async function singleAccountDemo(): Promise<number> {
   for (const [bucket, drift] of Object.entries({ ...DEMO_BUCKETS, ...MORE_DEMO_RESOURCES })) console.log(`  s3://${bucket.padEnd(36)} ${drift}`);
   console.log('  five security groups open to the world (SSH, MySQL, IPv6 SSH, all traffic, one tagged to be left alone)');
   console.log(`  RDS instance ${DEMO_DATABASE}: publicly accessible; a KMS key without rotation; EBS encryption by default off`);
-  console.log(`  account ${account}: account-level Block Public Access off`);
+  console.log(`  account ${account}: account-level Block Public Access partly off (public policies allowed)`);
   console.log(`  ${configRules} AWS Config rules, named as Security Hub, conformance packs, Landing Zone Accelerator, Control Tower and people name them\n`);
   console.log('Replaying events/ with --apply (each rule in its default mode):\n');
   const runtime = await createLocalRuntime({ needStore: true });

@@ -31,7 +31,7 @@ export function roleLogicalId(functionId: string): string {
   return `${logicalName(functionId)}Role`;
 }
 
-export type Statement = { Sid: string; Effect: 'Allow' | 'Deny'; Action: string[]; Resource: unknown };
+export type Statement = { Sid: string; Effect: 'Allow' | 'Deny'; Action: string[]; Resource: unknown; Condition?: unknown };
 
 const TABLE = { 'Fn::GetAtt': ['RemediationTable', 'Arn'] };
 const sub = (text: string) => ({ 'Fn::Sub': text });
@@ -53,6 +53,18 @@ export function ruleStatements(rule: AnyRule, options: DeploymentOptions): State
   const anywhere = [...new Set([...wildcardOnly.filter((action) => read.includes(action) || writes.includes(action))])];
   if (anywhere.length > 0) statements.push({ Sid: 'NoResourceLevelPermissions', Effect: 'Allow', Action: anywhere.sort(), Resource: '*' });
   for (const extra of alsoOn) {
+    if ('param' in extra) {
+      // Granted only where the deployment sets the parameter (RULE_PARAMS, checked by validateOptions).
+      const value = ruleParam(rule, options, extra.param);
+      if (value === undefined || value === null || value === '') continue;
+      const sid = `${extra.resource === '*' ? 'When' : 'Pass'}${extra.param.split('.').map(logicalName).join('')}`;
+      if (extra.resource === '*') statements.push({ Sid: sid, Effect: 'Allow', Action: [...extra.actions], Resource: '*' });
+      else if (typeof value === 'string') {
+        const condition = extra.passedToService ? { Condition: { StringEquals: { 'iam:PassedToService': extra.passedToService } } } : {};
+        statements.push({ Sid: sid, Effect: 'Allow', Action: [...extra.actions], Resource: value, ...condition });
+      }
+      continue;
+    }
     const where = {
       analyzer: { Sid: 'Rescan', Resource: sub('arn:${AWS::Partition}:access-analyzer:${AWS::Region}:${AWS::AccountId}:analyzer/*') },
       'kms-key': { Sid: 'KmsKeys', Resource: sub('arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*') },
@@ -69,6 +81,12 @@ export function ruleStatements(rule: AnyRule, options: DeploymentOptions): State
   const own = ownResources(rule, options);
   if (own.length > 0 && writes.length > 0) statements.push({ Sid: 'NeverItself', Effect: 'Deny', Action: writes, Resource: own });
   return statements;
+}
+
+/** A rule parameter as the deployment sets it (`a.b` reads {"a":{"b":…}}), or undefined. */
+function ruleParam(rule: AnyRule, options: DeploymentOptions, path: string): unknown {
+  const all = JSON.parse(options.ruleParams.trim() || '{}') as Record<string, unknown>;
+  return path.split('.').reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined), all[rule.id]);
 }
 
 /** ARNs of the bot's own stack and of what AWS manages, among the resources the rule writes to. */
@@ -155,10 +173,10 @@ export function roleResources(options: DeploymentOptions): Record<string, unknow
     options,
   );
   if (!options.hubAccount) {
-    const decisions = options.hub
-      ? // Every member's bus, in every region: one hub serves them all.
-        sub(`arn:\${AWS::Partition}:events:*:*:event-bus/${driftfixBusName(options)}`)
-      : sub('arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default');
+    const ownBus = sub('arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default');
+    // A hub also approves its own account's fixes (to its own default bus), and sends every member's
+    // decisions to that member's driftfix bus, in every region: one hub serves them all.
+    const decisions = options.hub ? [ownBus, sub(`arn:\${AWS::Partition}:events:*:*:event-bus/${driftfixBusName(options)}`)] : ownBus;
     resources[roleLogicalId(INTERACTIVITY_FUNCTION)] = role(
       INTERACTIVITY_FUNCTION,
       'driftfix Slack interactivity: decisions and the events that carry them, no access to any account resources',

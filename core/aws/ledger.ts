@@ -298,17 +298,21 @@ export class DynamoLedger implements Ledger {
   ): Promise<boolean> {
     const items: TransactItem[] = [approvalMove(this.table, approvalId, change)];
     if (change.closeOpen) items.push(closePointer(this.table, change.closeOpen, approvalId));
-    if (change.reopenOpen) items.push(reopenPointer(this.table, change.reopenOpen, approvalId));
-    if (items.length === 1) {
-      try {
-        await this.documents.send(new UpdateCommand(items[0]?.Update as never));
-        return true;
-      } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw error;
-      }
+    const moved = items.length === 1 ? await this.conditionalUpdate(items[0]) : (await this.transact(items, [])).ok;
+    // The pointer opens again only if it still names this approval (a new finding may have opened
+    // its own since, or, at a hub, there is none): the approval moves either way.
+    if (moved && change.reopenOpen) await this.conditionalUpdate(reopenPointer(this.table, change.reopenOpen, approvalId));
+    return moved;
+  }
+
+  private async conditionalUpdate(item: TransactItem | undefined): Promise<boolean> {
+    try {
+      await this.documents.send(new UpdateCommand(item?.Update as never));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
     }
-    return (await this.transact(items, [])).ok;
   }
 
   async reject(approvalId: string, suppression: Suppression, at: string): Promise<boolean> {

@@ -85,6 +85,9 @@ export async function relayMemberRecord(raw: unknown, deps: HubDeps): Promise<Ev
     return bare('rejected', `approval ${approval.approvalId} is not ${account}'s or not this record's`, { eventId });
   }
   const before = approval ? await deps.ledger.getApproval(approval.approvalId) : undefined;
+  // Seen before without a message on record: an earlier delivery may have posted it and stopped.
+  const seen = await deps.ledger.getRecord(record.recordId);
+  const lookFirst = detail.lookFirst === true || (seen !== undefined && !seen.notification?.ts);
   await deps.ledger.mirror(record, approval);
   const waiting = record.outcome === 'pending-approval' && approval?.status === 'pending';
   // The question keeps its message: a later record of the same approval updates it.
@@ -101,7 +104,7 @@ export async function relayMemberRecord(raw: unknown, deps: HubDeps): Promise<Ev
         ...(detail.note ? { note: detail.note } : {}),
         ...(detail.consoleUrl ? { consoleUrl: detail.consoleUrl } : {}),
       },
-      { lookFirst: detail.lookFirst === true },
+      { lookFirst },
     );
   } catch (error) {
     deps.log.warn(`record ${record.recordId} of ${account} did not reach Slack: ${describeError(error)}`);

@@ -1,10 +1,10 @@
-import { describeError, isResourceGone, type Plan } from '../model/index.ts';
+import { describeError, isResourceGone, NotReadyError, type Plan } from '../model/index.ts';
 import type { Run } from './run.ts';
 
 /** What the rule sees of the live resource: the only basis for any decision. Reads only. */
 export type Observation =
   | { kind: 'protected' | 'excluded' | 'gone'; reason: string }
-  | { kind: 'unreadable'; reason: string }
+  | { kind: 'unreadable'; reason: string; notReady?: boolean }
   | { kind: 'seen'; state: unknown; plan: Plan; before: { summary: string; state: unknown }; readSince: number };
 
 /** Throttling and timeouts pass; a retry may succeed where this attempt did not. */
@@ -37,13 +37,19 @@ export async function observe(run: Run): Promise<Observation & { transient?: boo
     return { kind: 'seen', state, plan, before: { summary: rule.describe(state), state }, readSince };
   } catch (error) {
     if (isResourceGone(error)) return { kind: 'gone', reason: `the resource no longer exists: ${describeError(error)}` };
+    if (error instanceof NotReadyError) return { kind: 'unreadable', reason: `waiting: ${error.message}`, notReady: true, transient: true };
     return { kind: 'unreadable', reason: `could not read the resource: ${describeError(error)}`, transient: isTransient(error) };
   }
 }
 
-/** Reads and plans again after a change: only `compliant` counts as done. */
+/** A plan that says the resource is done: compliant, or settled as far as it can safely go. */
+export function isDone(plan: Plan): boolean {
+  return plan.status === 'compliant' || (plan.status === 'unfixable' && plan.settled === true);
+}
+
+/** Reads and plans again after a change: only a plan that is done (`isDone`) counts. */
 export async function verify(run: Run): Promise<{ ok: boolean; summary: string; after: { summary: string; state: unknown } }> {
   const state = await run.rule.readState(run.context);
   const plan = run.rule.plan(state, run.context.params, run.finding);
-  return { ok: plan.status === 'compliant', summary: plan.summary, after: { summary: run.rule.describe(state), state } };
+  return { ok: isDone(plan), summary: plan.summary, after: { summary: run.rule.describe(state), state } };
 }

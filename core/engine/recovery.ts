@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { canonicalJson, type ChangeRecord, type Step } from '../model/index.ts';
 import { carryThrough, finish, leaseMs } from './change.ts';
 import { afterChange } from './follow-ups.ts';
-import type { Observation } from './observe.ts';
+import { isDone, type Observation } from './observe.ts';
 import type { EventResult } from './results.ts';
 import type { Run } from './run.ts';
 
@@ -33,6 +33,8 @@ export async function recover(run: Run, seen: Observation, intent: ChangeRecord)
       retryable: true,
     });
   }
+  // What the rule needs to judge the resource is still being prepared: look again with the next delivery.
+  if (seen.kind === 'unreadable' && seen.notReady) return run.result('failed', seen.reason, { recordId: intent.recordId, retryable: true });
   const approval = intent.approvalId ? await run.ledger.getApproval(intent.approvalId) : undefined;
   const before = intent.before ?? { summary: 'unknown', state: null };
   const base = {
@@ -47,7 +49,7 @@ export async function recover(run: Run, seen: Observation, intent: ChangeRecord)
     const record = run.record('failed', `an earlier invocation stopped in the middle of this change, and now: ${seen.reason}; a person should check the resource`, { ...base, needsPerson: true });
     return finish(run, record, takeOver, approval, { takeOver: true, changed: true });
   }
-  if (seen.plan.status === 'compliant') {
+  if (isDone(seen.plan)) {
     const summary = intent.steps.map((step) => step.description).join('; ');
     const notes = await afterChange(run);
     const record = run.record('remediated', `${summary} (recovered: the invocation that made the change stopped before recording it; completed from the live resource)${notes}`, {

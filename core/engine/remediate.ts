@@ -19,6 +19,8 @@ export async function remediate(run: Run, options: { dryRun: boolean }): Promise
   for (let look = 1; ; look++) {
     const seen = await observe(run);
     if (options.dryRun) return dryRun(run, seen);
+    // Not ready: no record, no message; the queue delivers the event again.
+    if (seen.kind === 'unreadable' && seen.notReady) return run.result('failed', seen.reason, { retryable: true });
     if (seen.kind === 'unreadable') return settleOutcome(run, seen, 'failed', seen.reason, {}, { retryable: seen.transient === true });
     if (seen.kind !== 'seen') return settleOutcome(run, seen, 'skipped', seen.reason);
     const { plan, before } = seen;

@@ -49,6 +49,17 @@ export class NotificationFailedError extends DriftfixError {
   }
 }
 
+/**
+ * What the plan needs is still being prepared elsewhere (IAM Access Analyzer generating a policy
+ * from CloudTrail): nothing is recorded or posted, and the event is delivered again later.
+ */
+export class NotReadyError extends DriftfixError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'NotReadyError';
+  }
+}
+
 /** The resource no longer exists (deleted after the finding): nothing to fix, and retrying cannot help. */
 export class ResourceGoneError extends DriftfixError {
   constructor(message: string, options?: ErrorOptions) {

@@ -89,7 +89,16 @@ export type Plan =
       /** What could break, first in the approval request. */
       risks?: string[];
     }
-  | { status: 'unfixable'; summary: string };
+  | {
+      status: 'unfixable';
+      summary: string;
+      /**
+       * Nothing more can be done safely, and the resource may stay so: the state a partial fix
+       * leaves (an IAM wildcard kept because a workload uses it). Recorded as `skipped` when found,
+       * and counted as done when a change leads to it (verification, recovery).
+       */
+      settled?: boolean;
+    };
 
 export interface RuleTarget {
   account: string;
@@ -120,8 +129,16 @@ export interface Rule<State = unknown, Params = unknown, Clients = any> {
     read: readonly string[];
     /** Actions IAM grants only on Resource "*"; a test checks each against the IAM action catalog. */
     wildcardOnly?: readonly string[];
-    /** Further actions on other resources, such as asking Access Analyzer to re-scan. */
-    alsoOn?: ReadonlyArray<{ actions: readonly string[]; resource: 'analyzer' | 'kms-key' }>;
+    /**
+     * Further actions on other resources, such as asking Access Analyzer to re-scan. With `param`
+     * (a dot path into the rule's parameters), granted only where the deployment sets it: on `*`
+     * (actions IAM grants only there), or on the role ARN the parameter holds (`role-param`, to be
+     * passed to `passedToService` only).
+     */
+    alsoOn?: ReadonlyArray<
+      | { actions: readonly string[]; resource: 'analyzer' | 'kms-key' }
+      | { actions: readonly string[]; resource: '*' | 'role-param'; param: string; passedToService?: string }
+    >;
   };
   operations: Record<string, WriteOperation<Clients>>;
   /** Concurrent invocations at most (low API rate limits, as IAM's); default 5. */

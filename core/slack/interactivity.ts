@@ -252,7 +252,8 @@ async function decide(
         from: outcome.approval.status,
         to: 'pending',
         set: { decidedBy: '', decidedAt: '' },
-        reopenOpen: `${approval.ruleId}#${approval.resource}`,
+        // A member's approval has no pointer at the hub: the member keeps its own.
+        ...(remote ? {} : { reopenOpen: `${approval.ruleId}#${approval.resource}` }),
       });
       await atMost(updateApprovalMessage(deps, { ...approval, status: 'pending' }, 'The decision could not be handed over; nothing changed. Please try again.', true), SLACK_COURTESY_MS, deps.log, 'updating the message');
       await tell('The decision could not be handed to driftfix; nothing changed. Please try again.');

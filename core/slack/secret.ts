@@ -12,22 +12,28 @@ const secretShape = z.strictObject({
   signingSecret: z.string().min(1, 'expected a Slack signing secret').max(256),
 });
 
-const cache = new Map<string, Promise<SlackSecret>>();
+/** How long a container keeps the secret: a rotated token or signing secret is in use within this. */
+export const SECRET_CACHE_MS = 5 * 60 * 1000;
 
-/**
- * The bot token and signing secret, from one Secrets Manager secret, read once per container.
- * A failed read is not cached, so the next invocation tries again.
- */
+const cache = new Map<string, { at: number; pending: Promise<SlackSecret> }>();
+
 /** A client, or a way to make one when first needed (functions load the SDK module only then). */
 export type SecretsSource = SecretsManagerClient | (() => Promise<SecretsManagerClient>);
 
-export function loadSlackSecret(client: SecretsSource, secretId: string): Promise<SlackSecret> {
-  let pending = cache.get(secretId);
-  if (!pending) {
-    pending = readSecret(client, secretId);
-    cache.set(secretId, pending);
-    pending.catch(() => cache.delete(secretId));
-  }
+/**
+ * The bot token and signing secret, from one Secrets Manager secret, read at most once every
+ * five minutes per container (a failed read is not kept: the next call tries again). Requests
+ * that fail the signature check never cause a read.
+ */
+export function loadSlackSecret(client: SecretsSource, secretId: string, now: () => number = Date.now): Promise<SlackSecret> {
+  const cached = cache.get(secretId);
+  if (cached && now() - cached.at < SECRET_CACHE_MS) return cached.pending;
+  const pending = readSecret(client, secretId);
+  const entry = { at: now(), pending };
+  cache.set(secretId, entry);
+  pending.catch(() => {
+    if (cache.get(secretId) === entry) cache.delete(secretId);
+  });
   return pending;
 }
 

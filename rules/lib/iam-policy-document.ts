@@ -1,3 +1,5 @@
+import { decideService, removalReason, type ServiceDecision, type Usage } from './iam-usage.ts';
+
 /**
  * Pure editing of IAM policy documents: find the grants that are as broad as a wildcard and
  * replace them, keeping Sids, conditions, resources, statement order, key order and the
@@ -86,21 +88,29 @@ export function findBroadGrants(statements: Statement[]): BroadGrant[] {
   return found;
 }
 
-/** What usage data says, per service namespace (lowercase). */
-export interface Usage {
-  /** Services whose action-level data is tracked, with the actions used in the tracking period. */
-  actionLevel: Record<string, string[]>;
-  /** Services used, but with no action-level tracking: their wildcards cannot be narrowed. */
-  serviceLevelOnly: string[];
-  trackingPeriodDays: number;
+
+export type { Usage } from './iam-usage.ts';
+
+/** A broad grant that stays (or is written in place of `*` or NotAction): a used service whose actions cannot be told. */
+export interface KeptGrant {
+  /** `statement "Sid"` or `statement #2` */
+  statement: string;
+  grant: string;
+  reason: string;
+  /** Written in place of `*` or NotAction, rather than left where it was. */
+  introduced: boolean;
 }
 
 export interface StatementChange {
   index: number;
   sid?: string;
   removed: string[];
+  /** Explicit actions put in, each with the evidence it rests on (`because`). */
   added: string[];
-  /** Why each addition: the usage evidence behind it. */
+  because: Record<string, string>;
+  /** Service wildcards that stay in the statement or replace `*`. */
+  kept: KeptGrant[];
+  /** Why what goes without replacement goes. */
   evidence: string;
   /** The statement was left with no actions and is dropped. */
   dropped: boolean;
@@ -109,90 +119,159 @@ export interface StatementChange {
 export interface Rewrite {
   statements: Statement[];
   changes: StatementChange[];
+  /** Every broad grant left in the new document, with why. */
+  kept: KeptGrant[];
+  /** Services whose access goes although IAM saw them used, before its tracking period (ISO date of that use). */
+  removedUsed: Record<string, string>;
+  /** Services narrowed to the actions on record, with the evidence used. */
+  narrowed: Record<string, string[]>;
 }
 
+export const EXPANDED_EVIDENCE = 'the IAM action catalog (narrow wildcards expanded)';
+
+export function statementName(index: number, sid?: string): string {
+  return sid ? `statement "${sid}"` : `statement #${index + 1}`;
+}
+
+/** The service part of an action pattern matches this service (`*`, `s3`, `s*`). */
+function touchesService(pattern: string, service: string): boolean {
+  if (pattern === '*') return true;
+  return actionMatches(`${pattern.split(':')[0] ?? ''}:x`, `${service}:x`);
+}
+
+/** The pattern excludes every action of this service (`*`, `s3:*`). */
+function coversService(pattern: string, service: string): boolean {
+  return pattern === '*' || (touchesService(pattern, service) && pattern.slice(pattern.indexOf(':') + 1) === '*');
+}
+
+type Candidate = { action: string; evidence: string; kept?: KeptGrant };
+
 /**
- * Replaces each broad grant with the actions usage shows were used (or nothing), keeping what
- * narrower actions already grant. `expansions` optionally replaces narrow wildcards such as
- * `ec2:Describe*` with the explicit actions they match.
+ * Replaces each broad grant with what usage shows was used: exactly the used actions where the
+ * evidence names them, the service's wildcard where a service was used but its actions cannot be
+ * told, nothing for services not used. Keeps what narrower actions already grant. `expansions`
+ * optionally replaces narrow wildcards such as `ec2:Describe*` with the explicit actions they match.
  */
 export function rewriteStatements(statements: Statement[], usage: Usage | null, expansions: Record<string, string[]> = {}): Rewrite {
-  const changes: StatementChange[] = [];
-  const result: Statement[] = [];
-  const used = usage?.actionLevel ?? {};
+  const decisions = new Map<string, ServiceDecision>();
+  const decide = (service: string): ServiceDecision => {
+    const known = decisions.get(service) ?? decideService(usage, service);
+    decisions.set(service, known);
+    return known;
+  };
+  const services = [...new Set([...Object.keys(usage?.services ?? {}), ...Object.keys(usage?.generated ?? {})])].sort();
+  const rewrite: Rewrite = { statements: [], changes: [], kept: [], removedUsed: {}, narrowed: {} };
+  /** Takes a service's decision into a statement: candidates to add, and what the record must say. */
+  const take = (service: string, decision: ServiceDecision, name: string, candidates: Candidate[], notes: string[], only = (_action: string) => true) => {
+    if (decision.kind === 'remove') {
+      if (decision.usedOn) {
+        rewrite.removedUsed[service] = decision.usedOn;
+        notes.push(decision.reason);
+      }
+      return;
+    }
+    if (decision.kind === 'keep') {
+      const grant = `${service}:*`;
+      candidates.push({ action: grant, evidence: decision.reason, kept: { statement: name, grant, reason: decision.reason, introduced: true } });
+      return;
+    }
+    const actions = decision.actions.filter(only);
+    if (actions.length > 0) rewrite.narrowed[service] = [...new Set([...(rewrite.narrowed[service] ?? []), ...actions.map((action) => decision.because[action] ?? '')])];
+    for (const action of actions) candidates.push({ action, evidence: decision.because[action] ?? '' });
+  };
+
   statements.forEach((statement, index) => {
     if (statement.Effect !== 'Allow') {
-      result.push(statement);
+      rewrite.statements.push(statement);
       return;
     }
     const sid = typeof statement.Sid === 'string' ? { sid: statement.Sid } : {};
+    const name = statementName(index, sid.sid);
+    const candidates: Candidate[] = [];
+    const notes: string[] = [];
+    let removed: string[];
+    let remaining: string[];
+    const stays: KeptGrant[] = [];
     if ('NotAction' in statement) {
       const excluded = asList(statement.NotAction);
-      const replacement = Object.values(used)
-        .flat()
-        .filter((action) => !excluded.some((pattern) => actionMatches(pattern, action)))
-        .sort();
-      changes.push({
-        index,
-        ...sid,
-        removed: excluded.map((pattern) => `NotAction ${pattern}`),
-        added: replacement,
-        evidence: evidence(replacement.length > 0, usage, untracked(usage, () => true)),
-        dropped: replacement.length === 0,
+      const granted = services.filter((service) => !excluded.some((pattern) => coversService(pattern, service)));
+      // A used service some exclusion only partly covers: its wildcard would allow what NotAction excludes.
+      const blocked = granted.flatMap((service) => {
+        const decision = decide(service);
+        return decision.kind === 'keep' && excluded.some((pattern) => touchesService(pattern, service)) ? [`${service} (${decision.reason})`] : [];
       });
-      if (replacement.length > 0) result.push(renameKey(statement, 'NotAction', 'Action', actionValue(replacement, false)));
-      return;
+      if (blocked.length > 0) {
+        rewrite.statements.push(statement);
+        const reason = `${blocked.join('; ')} was used, and a service wildcard would also allow what the NotAction excludes`;
+        rewrite.kept.push({ statement: name, grant: `NotAction ${excluded.join(', ')}`, reason, introduced: false });
+        return;
+      }
+      for (const service of granted) take(service, decide(service), name, candidates, notes, (action) => !excluded.some((pattern) => actionMatches(pattern, action)));
+      removed = excluded.map((pattern) => `NotAction ${pattern}`);
+      remaining = [];
+    } else {
+      const actions = asList(statement.Action);
+      const wildcards = actions.filter(isFullWildcard);
+      const expandable = actions.filter((action) => !isFullWildcard(action) && expansions[action.toLowerCase()]);
+      if (wildcards.length === 0 && expandable.length === 0) {
+        rewrite.statements.push(statement);
+        return;
+      }
+      removed = [];
+      for (const wildcard of wildcards) {
+        if (wildcard === '*') {
+          removed.push(wildcard);
+          for (const service of services) take(service, decide(service), name, candidates, notes);
+          continue;
+        }
+        const service = serviceOf(wildcard);
+        const decision = decide(service);
+        if (decision.kind === 'keep') {
+          stays.push({ statement: name, grant: wildcard, reason: decision.reason, introduced: false });
+          continue;
+        }
+        removed.push(wildcard);
+        take(service, decision, name, candidates, notes);
+      }
+      for (const action of expandable) {
+        removed.push(action);
+        for (const expanded of expansions[action.toLowerCase()] ?? []) candidates.push({ action: expanded, evidence: EXPANDED_EVIDENCE });
+      }
+      if (removed.length === 0) {
+        rewrite.statements.push(statement);
+        rewrite.kept.push(...stays);
+        return;
+      }
+      const gone = new Set(removed);
+      remaining = actions.filter((action) => !gone.has(action));
     }
-    const actions = asList(statement.Action);
-    const wildcards = actions.filter(isFullWildcard);
-    const expandable = actions.filter((action) => !isFullWildcard(action) && expansions[action.toLowerCase()]);
-    if (wildcards.length === 0 && expandable.length === 0) {
-      result.push(statement);
-      return;
+    const written: Candidate[] = [];
+    for (const candidate of [...candidates].sort((a, b) => a.action.localeCompare(b.action))) {
+      const covered = [...remaining, ...written.map((entry) => entry.action)].some((existing) => actionMatches(existing, candidate.action));
+      if (!covered) written.push(candidate);
     }
-    const kept = actions.filter((action) => !isFullWildcard(action) && !expansions[action.toLowerCase()]);
-    const expanded = expandable.flatMap((action) => expansions[action.toLowerCase()] ?? []);
-    const fromUsage = wildcards.flatMap((wildcard) =>
-      wildcard === '*' ? Object.values(used).flat() : (used[serviceOf(wildcard)] ?? []),
-    );
-    const added: string[] = [];
-    for (const action of [...expanded, ...fromUsage].sort()) {
-      const covered = [...kept, ...added].some((existing) => actionMatches(existing, action));
-      if (!covered) added.push(action);
-    }
-    const finalActions = [...kept, ...added];
-    changes.push({
+    const finalActions = [...remaining, ...written.map((entry) => entry.action)];
+    const introduced = written.flatMap((entry) => (entry.kept ? [entry.kept] : []));
+    const added = written.filter((entry) => !entry.kept);
+    rewrite.changes.push({
       index,
       ...sid,
-      removed: [...wildcards, ...expandable],
-      added,
-      evidence:
-        expandable.length > 0 && wildcards.length === 0
-          ? 'narrow wildcards expanded from the IAM action catalog'
-          : evidence(fromUsage.length > 0, usage, untracked(usage, (service) => wildcards.some((w) => w === '*' || serviceOf(w) === service))),
+      removed,
+      added: added.map((entry) => entry.action),
+      because: Object.fromEntries(added.map((entry) => [entry.action, entry.evidence])),
+      kept: [...stays, ...introduced],
+      evidence: [removalReason(usage), ...notes].join('; '),
       dropped: finalActions.length === 0,
     });
-    if (finalActions.length > 0) {
-      result.push({ ...statement, Action: actionValue(finalActions, typeof statement.Action === 'string') });
-    }
+    rewrite.kept.push(...stays, ...introduced);
+    if (finalActions.length === 0) return;
+    rewrite.statements.push(
+      'NotAction' in statement
+        ? renameKey(statement, 'NotAction', 'Action', actionValue(finalActions, false))
+        : { ...statement, Action: actionValue(finalActions, typeof statement.Action === 'string') },
+    );
   });
-  return { statements: result, changes };
-}
-
-/** Services used under a removed grant whose actions IAM does not track one by one. */
-function untracked(usage: Usage | null, grantedBy: (service: string) => boolean): string[] {
-  return (usage?.serviceLevelOnly ?? []).filter(grantedBy).sort();
-}
-
-function evidence(hasUsage: boolean, usage: Usage | null, untrackedServices: string[]): string {
-  if (!usage) return 'no usage to keep: the policy is attached to nothing';
-  const base = hasUsage
-    ? `the actions used in the last ${usage.trackingPeriodDays} days, per IAM last-accessed data`
-    : `no recorded use of its actions in IAM last-accessed data for the last ${usage.trackingPeriodDays} days`;
-  // The approver must know what may break: these services were used, but not which of their actions.
-  return untrackedServices.length > 0
-    ? `${base}; ${untrackedServices.join(", ")} was used, but IAM keeps no action-level data for it, so none of its actions is kept`
-    : base;
+  return rewrite;
 }
 
 function actionValue(actions: string[], wasString: boolean): Json {
@@ -209,13 +288,30 @@ function renameKey(statement: Statement, from: string, to: string, value: Json):
   return renamed;
 }
 
-/** One line per changed statement, for records, dry runs and the Slack approval request. */
+/** One line per changed statement, for records, dry runs and the Slack approval request: each kept action with its evidence. */
 export function describeChanges(changes: StatementChange[]): string[] {
   return changes.map((change) => {
-    const name = change.sid ? `statement "${change.sid}"` : `statement #${change.index + 1}`;
+    const name = statementName(change.index, change.sid);
     const gone = change.removed.join(', ');
-    if (change.dropped) return `${name}: remove ${gone}, and with it the statement, which allows nothing else (${change.evidence})`;
-    if (change.added.length === 0) return `${name}: remove ${gone} (${change.evidence})`;
-    return `${name}: replace ${gone} with ${change.added.join(', ')} (${change.evidence})`;
+    const groups = new Map<string, string[]>();
+    for (const action of change.added) {
+      const evidence = change.because[action] ?? change.evidence;
+      groups.set(evidence, [...(groups.get(evidence) ?? []), action]);
+    }
+    const written = [
+      ...[...groups].map(([evidence, actions]) => `${actions.join(', ')} per ${evidence}`),
+      ...change.kept.filter((kept) => kept.introduced).map((kept) => `${kept.grant} kept (${kept.reason})`),
+    ];
+    const stays = change.kept.filter((kept) => !kept.introduced).map((kept) => `; ${kept.grant} stays (${kept.reason})`);
+    if (written.length === 0) {
+      const statementGoes = change.dropped ? ', and with it the statement, which allows nothing else' : '';
+      return `${name}: remove ${gone}${statementGoes} (${change.evidence})${stays.join('')}`;
+    }
+    return `${name}: replace ${gone} with ${written.join('; ')}${stays.join('')}`;
   });
+}
+
+/** One line naming the broad grants that stay, for summaries. */
+export function describeKept(kept: readonly KeptGrant[]): string {
+  return kept.map((grant) => `${grant.grant} in ${grant.statement} (${grant.reason})`).join('; ');
 }

@@ -9,10 +9,11 @@ import {
   PutPublicAccessBlockCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { DeletePublicAccessBlockCommand as DeleteAccountPublicAccessBlockCommand, type S3ControlClient } from '@aws-sdk/client-s3-control';
+import { PutPublicAccessBlockCommand as PutAccountPublicAccessBlockCommand, type S3ControlClient } from '@aws-sdk/client-s3-control';
 import { CreatePolicyCommand, CreateRoleCommand, type IAMClient, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import { type ConfigServiceClient, PutConfigRuleCommand } from '@aws-sdk/client-config-service';
 import { DEFAULT_EXCLUSION_TAG } from '../../core/model/index.ts';
+import { RULES } from '../../rules/index.ts';
 import sampleConfigRules from './sample-config-rules.json' with { type: 'json' };
 
 /**
@@ -20,8 +21,11 @@ import sampleConfigRules from './sample-config-rules.json' with { type: 'json' }
  * packs, Landing Zone Accelerator, Control Tower and people name them, each running a managed rule.
  * Custom rules are not created (moto needs a real Lambda function behind one).
  */
-/** Managed rules whose pages give a periodic trigger only. */
-const PERIODIC = new Set(['CLOUD_TRAIL_ENABLED', 'CMK_BACKING_KEY_ROTATION_ENABLED', 'EC2_EBS_ENCRYPTION_BY_DEFAULT']);
+/** Managed rules whose pages give a periodic trigger only: as the rules declare it, and one no rule answers. */
+const PERIODIC = new Set([
+  ...RULES.flatMap((rule) => rule.answers.config ?? []).flatMap((answer) => (answer.periodic ? [answer.identifier] : [])),
+  'CLOUD_TRAIL_ENABLED',
+]);
 
 export async function seedConfigRules(config: ConfigServiceClient): Promise<number> {
   let created = 0;
@@ -48,9 +52,9 @@ export const DEMO_BUCKETS = {
   'driftfix-demo-encrypted': 'already encrypted (SSE-S3)',
   'driftfix-demo-needs-kms': 'no default encryption',
   'driftfix-demo-public': 'Block Public Access off',
-  'driftfix-demo-website': 'Block Public Access off, static website hosting on',
-  'driftfix-demo-excluded': `Block Public Access off, tagged ${DEFAULT_EXCLUSION_TAG}=true`,
-  'driftfix-demo-analyzer-public': 'Block Public Access partly off',
+  'driftfix-demo-website': 'Block Public Access off, static website hosting on, public-read policy',
+  'driftfix-demo-excluded': `Block Public Access off, public-write policy, tagged ${DEFAULT_EXCLUSION_TAG}=true`,
+  'driftfix-demo-analyzer-public': 'Block Public Access partly off, public-read policy',
   'driftfix-demo-shared': 'bucket policy shares it with account 444455556666',
   'driftfix-demo-sh-public': 'Block Public Access off (reported by Security Hub)',
 } as const;
@@ -147,10 +151,27 @@ export async function seedDemoResources(clients: { s3: S3Client; s3control: S3Co
       }),
     }),
   );
+  // What makes AWS Config and Access Analyzer call these buckets public: a policy that lets anyone
+  // read (the website, the analyzer's finding) or write (the tagged bucket), which Block Public
+  // Access no longer stops ("If the policy allows public read access, the rule is noncompliant",
+  // s3-bucket-public-read-prohibited in the AWS Config Developer Guide).
+  const publicPolicy = (bucket: string, action: string) =>
+    s3.send(
+      new PutBucketPolicyCommand({
+        Bucket: bucket,
+        Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'Public', Effect: 'Allow', Principal: '*', Action: action, Resource: `arn:aws:s3:::${bucket}/*` }] }),
+      }),
+    );
+  await publicPolicy('driftfix-demo-website', 's3:GetObject');
+  await publicPolicy('driftfix-demo-analyzer-public', 's3:GetObject');
+  await publicPolicy('driftfix-demo-excluded', 's3:PutObject');
   if (clients.iam) await seedPartnerRole(clients.iam);
-  try {
-    await clients.s3control.send(new DeleteAccountPublicAccessBlockCommand({ AccountId: account }));
-  } catch (error) {
-    if ((error as Error).name !== 'NoSuchPublicAccessBlockConfiguration') throw error;
-  }
+  // Partly on: the change-triggered Config rule is "not invoked unless S3 Block Public Access is
+  // enabled" and reports INSUFFICIENT_DATA without it (s3-account-level-public-access-blocks).
+  await clients.s3control.send(
+    new PutAccountPublicAccessBlockCommand({
+      AccountId: account,
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: false, RestrictPublicBuckets: false },
+    }),
+  );
 }

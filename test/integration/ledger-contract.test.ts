@@ -153,6 +153,22 @@ describe.each([
     expect((await ledger.getRecord('rec-p3'))?.notification?.status).toBe('posted');
   });
 
+  it('a decision undone goes back to pending, its pointer opened again only if it still names it; a hub’s mirrored copy has none and moves all the same', async () => {
+    const ledger = await make();
+    const openKey = 'fake-widget#AWS::Fake::Widget/w9';
+    await ledger.requestApproval({ record: record('rec-u1', { outcome: 'pending-approval' }), approval: approval('apr-u1'), openKey, now: NOW, guards });
+    await ledger.transitionApproval('apr-u1', { from: 'pending', to: 'approved', notExpiredAt: iso(NOW), closeOpen: openKey });
+    expect(await ledger.transitionApproval('apr-u1', { from: 'approved', to: 'pending', set: { decidedBy: '' }, reopenOpen: openKey })).toBe(true);
+    expect((await ledger.getApproval('apr-u1'))?.status).toBe('pending');
+    // Open again: a second question for the resource is refused.
+    expect((await ledger.requestApproval({ record: record('rec-u2', { outcome: 'pending-approval' }), approval: approval('apr-u2'), openKey, now: NOW, guards })).ok).toBe(false);
+
+    await ledger.mirror(record('rec-m1', { outcome: 'pending-approval', account: '444455556666' }), approval('apr-m1', { finding: { ...approval('x').finding, account: '444455556666' } }));
+    expect(await ledger.transitionApproval('apr-m1', { from: 'pending', to: 'rejected', notExpiredAt: iso(NOW) })).toBe(true);
+    expect(await ledger.transitionApproval('apr-m1', { from: 'rejected', to: 'pending', reopenOpen: 'fake-widget#AWS::Fake::Widget/w1' })).toBe(true);
+    expect((await ledger.getApproval('apr-m1'))?.status).toBe('pending');
+  });
+
   it('an exception moves the approval, stores who, why and until, and writes its record, at most once', async () => {
     const ledger = await make();
     await ledger.requestApproval({ record: record('rec-e', { outcome: 'pending-approval' }), approval: approval('apr-e'), openKey: 'k', now: NOW, guards });

@@ -193,7 +193,7 @@ describe('least-privilege roles', () => {
       ...SLACK_SECRET,
       ...rule.permissions.read,
       ...writesOf(rule),
-      ...(rule.permissions.alsoOn ?? []).flatMap((extra) => extra.actions),
+      ...(rule.permissions.alsoOn ?? []).filter((extra) => !('param' in extra)).flatMap((extra) => extra.actions),
       ...(rule.answers.config ? [...CONFIG_READ, 'config:StartConfigRulesEvaluation'] : []),
       ...(rule.answers.securityHub ? ['securityhub:BatchUpdateFindings'] : []),
     ];

@@ -1,16 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import { ConfigServiceClient, DeleteConfigRuleCommand } from '@aws-sdk/client-config-service';
-import { GenerateServiceLastAccessedDetailsCommand, GetServiceLastAccessedDetailsCommand, type IAMClient } from '@aws-sdk/client-iam';
+import { type AccessAnalyzerClient, GetGeneratedPolicyCommand, ListPolicyGenerationsCommand, StartPolicyGenerationCommand } from '@aws-sdk/client-accessanalyzer';
+import {
+  AttachGroupPolicyCommand,
+  AttachRolePolicyCommand,
+  CreateGroupCommand,
+  CreateRoleCommand,
+  GenerateServiceLastAccessedDetailsCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  GetServiceLastAccessedDetailsCommand,
+  IAMClient,
+} from '@aws-sdk/client-iam';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { needsRetry } from '../../core/aws/lambda.ts';
 import { STALE_READ_MARGIN_MS } from '../../core/engine/change.ts';
 import { decideApproval } from '../../core/engine/decide.ts';
 import { rollbackRecord } from '../../core/engine/rollback.ts';
-import type { ChangeRecord, Finding } from '../../core/model/index.ts';
+import { type ChangeRecord, type Finding, recordIdFor } from '../../core/model/index.ts';
 import { recordMessage } from '../../core/slack/messages.ts';
 import rule, { type IamPolicyWildcardsState } from '../../rules/iam-policy-wildcards.ts';
 import { replayEvent } from '../../scripts/lib/replay-files.ts';
+import type { DeploymentOptions } from '../../serverless/options.ts';
+import { roleLogicalId, roleResources, type Statement } from '../../serverless/roles.ts';
 import { ACCOUNT, configEvent, OTHER_ACCOUNT, REGION, securityHubEvent } from '../support/events.ts';
-import { createPolicy, defaultDocument, defaultStatements, editPolicy, fakeAccessAdvisor, versionIds } from '../support/iam.ts';
+import { createPolicy, defaultDocument, defaultStatements, editPolicy, fakeAccessAdvisor, LAST_USED, testIam, versionIds } from '../support/iam.ts';
 import { createConfigRule, localRuntime, motoEndpoint, uniqueName } from '../support/local-aws.ts';
 
 const ADMIN = 'IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS';
@@ -25,17 +40,25 @@ const allow = (Action: unknown, extra: Record<string, unknown> = {}) => ({ Effec
 
 function state(document: unknown, extra: Partial<IamPolicyWildcardsState> = {}): IamPolicyWildcardsState {
   return {
-    policy: { arn: ARN, id: 'ANPAEXAMPLE000000001', name: 'app-policy', defaultVersionId: 'v1', attachmentCount: 0 },
+    policy: { arn: ARN, id: 'ANPAEXAMPLE000000001', name: 'app-policy', defaultVersionId: 'v1', attachmentCount: 0, boundaryCount: 0 },
     document: typeof document === 'string' ? document : JSON.stringify(document, null, 2),
     versions: [{ versionId: 'v1', isDefault: true, createDate: '2026-01-01T00:00:00.000Z' }],
     versionToDelete: null,
     usage: null,
+    attachedTo: null,
     expansions: {},
     ...extra,
   };
 }
 
-const usage = (actionLevel: Record<string, string[]>, serviceLevelOnly: string[] = []): Usage => ({ actionLevel, serviceLevelOnly, trackingPeriodDays: 400 });
+const USED = '2026-10-01T00:00:00.000Z';
+/** Tracked services with the actions used; `untracked` services used with no tracked action. */
+function usage(tracked: Record<string, string[]>, untracked: string[] = []): Usage {
+  const services: Usage['services'] = {};
+  for (const [service, actions] of Object.entries(tracked)) services[service] = { lastUsed: USED, actions: Object.fromEntries(actions.map((action) => [action, USED])) };
+  for (const service of untracked) services[service] = { lastUsed: USED, actions: {} };
+  return { services, trackingPeriodDays: 400, reportedAt: '2026-11-20T00:00:00.000Z' };
+}
 
 const finding: Finding = {
   eventId: 'e-1',
@@ -95,7 +118,7 @@ describe('plan (pure)', () => {
 
     const used = changeOf(rule.plan(state(doc(allow(['s3:*', 'sqs:SendMessage'], { Sid: 'Data' })), { usage: usage({ s3: ['s3:PutObject', 's3:GetObject'] }) }), { expandNarrowWildcards: false }, finding));
     expect(newDocument(used).Statement).toEqual([allow(['sqs:SendMessage', 's3:GetObject', 's3:PutObject'], { Sid: 'Data' })]);
-    expect(used.summary).toBe('statement "Data": replace s3:* with s3:GetObject, s3:PutObject (the actions used in the last 400 days, per IAM last-accessed data)');
+    expect(used.summary).toBe('statement "Data": replace s3:* with s3:GetObject, s3:PutObject per IAM last-accessed (action level)');
   });
 
   it('never touches Deny statements, nor narrow wildcards unless asked to expand them', () => {
@@ -116,7 +139,7 @@ describe('plan (pure)', () => {
 
   it('with five versions, first deletes the oldest non-default one, keeping its document in the step; that step is not undone', () => {
     const before = state(doc(allow('*'), allow('sns:Publish')), {
-      policy: { arn: ARN, id: 'ANPAEXAMPLE000000001', name: 'app-policy', defaultVersionId: 'v5', attachmentCount: 0 },
+      policy: { arn: ARN, id: 'ANPAEXAMPLE000000001', name: 'app-policy', defaultVersionId: 'v5', attachmentCount: 0, boundaryCount: 0 },
       versionToDelete: { versionId: 'v1', document: '{"Version":"2012-10-17","Statement":[]}' },
     });
     const plan = changeOf(rule.plan(before, { expandNarrowWildcards: false }, finding));
@@ -142,7 +165,68 @@ describe('plan (pure)', () => {
       rule.plan(state(doc(allow('sqs:Get*')), { expansions: { 'sqs:get*': ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl'] } }), { expandNarrowWildcards: true }, finding),
     );
     expect(newDocument(plan).Statement).toEqual([allow(['sqs:GetQueueAttributes', 'sqs:GetQueueUrl'])]);
-    expect(plan.summary).toContain('narrow wildcards expanded from the IAM action catalog');
+    expect(plan.summary).toContain('per the IAM action catalog (narrow wildcards expanded)');
+  });
+
+  it('keeps the grant of a used service IAM tracks no actions of, and names what stays broad in the summary, the step and the risks', () => {
+    const before = state(doc(allow(['sqs:*', 'kms:*', 'ec2:*'], { Sid: 'App' })), {
+      policy: { arn: ARN, id: 'ANPAEXAMPLE000000001', name: 'app-policy', defaultVersionId: 'v1', attachmentCount: 1, boundaryCount: 0 },
+      usage: usage({ ec2: ['ec2:RunInstances'] }, ['sqs']),
+      attachedTo: { roles: ['app'], users: [], groups: [] },
+    });
+    const plan = changeOf(rule.plan(before, { expandNarrowWildcards: false }, finding));
+    expect(newDocument(plan).Statement).toEqual([allow(['sqs:*', 'ec2:RunInstances'], { Sid: 'App' })]);
+    const stays = 'still broad: sqs:* in statement "App" (used on 2026-10-01, and IAM tracked none of the actions used)';
+    expect(plan.summary).toBe(
+      `statement "App": replace kms:*, ec2:* with ec2:RunInstances per IAM last-accessed (action level); sqs:* stays (used on 2026-10-01, and IAM tracked none of the actions used); ${stays}`,
+    );
+    expect(plan.steps[0]?.description.split('\n').at(-1)).toBe(stays);
+    expect(plan.risks).toEqual([
+      'sqs:* stays in statement "App", not narrowed: used on 2026-10-01, and IAM tracked none of the actions used',
+      'narrowed to the actions on record: ec2 (IAM last-accessed (action level)); neither IAM last-accessed data nor policy generation records data events such as S3 object reads and writes, so such actions, if used, are no longer allowed',
+      'the policy is attached to role app: each loses what the new version no longer allows',
+    ]);
+    expect(plan.approvalReason).toBeUndefined();
+  });
+
+  it('when nothing can be narrowed safely, changes nothing and says so: settled (recorded as skipped; done after a partial fix), naming what stays broad', () => {
+    const plan = rule.plan(state(doc(allow('sqs:*', { Sid: 'Queues' })), { usage: usage({}, ['sqs']) }), { expandNarrowWildcards: false }, finding);
+    expect(plan).toEqual({
+      status: 'unfixable',
+      settled: true,
+      summary:
+        'policy app-policy (default version v1): 1 Allow statement(s) grant sqs:*; nothing can be narrowed safely, still broad: sqs:* in statement "Queues" (used on 2026-10-01, and IAM tracked none of the actions used)',
+    });
+  });
+
+  it('a service removed although used before the tracking period asks a person even in auto mode, and is named among the risks', () => {
+    const used = usage({ s3: ['s3:CreateBucket'] });
+    used.services.kms = { lastUsed: '2025-06-01T00:00:00.000Z', actions: {} };
+    const plan = changeOf(rule.plan(state(doc(allow('*', { Sid: 'Admin' })), { usage: used }), { expandNarrowWildcards: false }, finding));
+    expect(newDocument(plan).Statement).toEqual([allow('s3:CreateBucket', { Sid: 'Admin' })]);
+    expect(plan.approvalReason).toBe('access to kms is removed although IAM saw it used before its tracking period');
+    expect(plan.risks?.[0]).toBe("kms: access removed although used on 2025-06-01, longer ago than IAM's 400-day tracking period");
+  });
+
+  it('leaves a permissions boundary as it is: IAM last-accessed data leaves boundaries out (unfixable, recorded as skipped)', () => {
+    const boundary = state(doc(allow('*')), { policy: { arn: ARN, id: 'ANPAEXAMPLE000000001', name: 'app-policy', defaultVersionId: 'v1', attachmentCount: 0, boundaryCount: 3 } });
+    expect(rule.plan(boundary, { expandNarrowWildcards: false }, finding)).toEqual({
+      status: 'unfixable',
+      summary:
+        'policy app-policy is the permissions boundary of 3 user(s) or role(s), which IAM last-accessed data leaves out: narrowing it could cut access they use, so it was left as it is',
+    });
+  });
+
+  it('reads nothing more of a permissions boundary than its document: no versions, no usage', async () => {
+    const client = new IAMClient({ region: REGION });
+    const iam = mockClient(client);
+    iam.on(GetPolicyCommand).resolves({ Policy: { Arn: ARN, PolicyId: 'ANPAEXAMPLE000000001', PolicyName: 'app-policy', DefaultVersionId: 'v1', AttachmentCount: 1, PermissionsBoundaryUsageCount: 2 } });
+    iam.on(GetPolicyVersionCommand).resolves({ PolicyVersion: { Document: encodeURIComponent(JSON.stringify(doc(allow('*')))) } });
+    const clients = { iam: client, iamAccessAdvisor: client, accessAnalyzer: client } as never;
+    const read = await rule.readState({ clients, target: { account: ACCOUNT, region: REGION, resourceId: ARN }, params: { expandNarrowWildcards: false }, finding });
+    expect(read).toMatchObject({ policy: { boundaryCount: 2, attachmentCount: 1 }, usage: null, attachedTo: null, versions: [] });
+    expect(iam.calls().map((call) => (call.args[0] as object).constructor.name)).toEqual(['GetPolicyCommand', 'GetPolicyVersionCommand']);
+    expect(rule.plan(read, { expandNarrowWildcards: false }, finding).status).toBe('unfixable');
   });
 
   it('describes, fingerprints and names the policy by its ARN', () => {
@@ -153,7 +237,7 @@ describe('plan (pure)', () => {
     expect(rule.canonicalId?.(broad)).toBe(ARN);
   });
 
-  it('takes expandNarrowWildcards (off by default) and nothing else', () => {
+  it('takes expandNarrowWildcards (off by default), policyGeneration (off unless given) and nothing else', () => {
     expect(rule.params.parse({})).toEqual({ expandNarrowWildcards: false });
     expect(rule.params.safeParse({ expandNarrowWildcards: 'yes' }).success).toBe(false);
     expect(rule.params.safeParse({ keepDeny: true }).success).toBe(false);
@@ -225,25 +309,33 @@ describe('against moto (IAM last-accessed data faked: moto has none)', () => {
     expect(await versionIds(policy.arn)).toEqual(['v1', 'v2']);
   });
 
-  it('replaces s3:* on an attached policy with the actions IAM last-accessed data shows used, and no action the catalog does not know', async () => {
-    const { runtime: auto, advisor } = await withUsage({ s3: ['PutObject', 'GetObject', 'NotARealAction'] });
+  it('replaces s3:* on an attached policy with the actions IAM last-accessed data shows used', async () => {
+    const { runtime: auto, advisor } = await withUsage({ s3: ['PutObject', 'GetObject'] });
     const policy = await createPolicy(doc(allow(['s3:*', 'sqs:SendMessage'], { Sid: 'Data' })), { attached: true });
     const result = await replayEvent(policyEvent(policy.id), auto, { apply: true });
     expect(result).toMatchObject({ outcome: 'remediated', writes: 1 });
     expect(await defaultStatements(policy.arn)).toEqual([allow(['sqs:SendMessage', 's3:GetObject', 's3:PutObject'], { Sid: 'Data' })]);
-    expect(result.reason).toContain('statement "Data": replace s3:* with s3:GetObject, s3:PutObject (the actions used in the last 400 days, per IAM last-accessed data)');
+    expect(result.reason).toContain('statement "Data": replace s3:* with s3:GetObject, s3:PutObject per IAM last-accessed (action level)');
+    // Who it is attached to is read with the usage.
+    expect(result.calls).toContain('IAM.ListEntitiesForPolicy');
     expect(advisor.commandCalls(GenerateServiceLastAccessedDetailsCommand).map((call) => call.args[0].input)).toEqual([{ Arn: policy.arn, Granularity: 'ACTION_LEVEL' }]);
     // IAM prepares the report: asked until it is COMPLETED.
     expect(advisor.commandCalls(GetServiceLastAccessedDetailsCommand).map((call) => call.args[0].input)).toEqual([{ JobId: 'job-00000001' }, { JobId: 'job-00000001' }]);
   });
 
-  it('removes S3:* (any case) when nothing used it, and warns about services used without action-level data', async () => {
-    const { runtime: auto } = await withUsage({}, { serviceLevelOnly: ['s3'] });
+  it('removes S3:* (any case) when nothing used it; an action the IAM action catalog does not know keeps the wildcard', async () => {
+    const { runtime: auto } = await withUsage({});
     const policy = await createPolicy(doc(allow(['S3:*', 'sqs:SendMessage'])), { attached: true });
     const result = await replayEvent(policyEvent(policy.id), auto, { apply: true });
     expect(result).toMatchObject({ outcome: 'remediated', writes: 1 });
     expect(await defaultStatements(policy.arn)).toEqual([allow(['sqs:SendMessage'])]);
-    expect(result.reason).toContain('s3 was used, but IAM keeps no action-level data for it, so none of its actions is kept');
+
+    const { runtime: unknown } = await withUsage({ s3: ['GetObject', 'NotARealAction'] });
+    const other = await createPolicy(doc(allow(['S3:*', 'sqs:SendMessage'])), { attached: true });
+    const kept = await replayEvent(policyEvent(other.id), unknown, { apply: true });
+    expect(kept).toMatchObject({ outcome: 'skipped', writes: 0 });
+    expect(kept.reason).toContain('IAM reported s3:NotARealAction, which the IAM action catalog does not know');
+    expect(await versionIds(other.arn)).toEqual(['v1']);
   });
 
   it('keeps Deny statements and narrow wildcards as they are', async () => {
@@ -421,6 +513,243 @@ describe('against moto (IAM last-accessed data faked: moto has none)', () => {
     const foreign = await replayEvent(securityHubEvent({ controlId: 'IAM.1', resourceType: 'AwsIamPolicy', resourceId: `arn:aws:iam::${OTHER_ACCOUNT}:policy/shared` }), auto, { apply: true });
     expect(foreign).toMatchObject({ outcome: 'rejected', writes: 0, calls: [] });
     expect(foreign.reason).toContain(`belongs to account ${OTHER_ACCOUNT}`);
+  });
+});
+
+describe('issue #15: never cut access a workload is using (IAM last-accessed data and Access Analyzer faked)', () => {
+  let runtime: Runtime;
+  const configRule = uniqueName('iam-policy-no-statements-with-full-access');
+  const TRAIL = `arn:aws:cloudtrail:${REGION}:${ACCOUNT}:trail/org-trail`;
+  const ACCESS_ROLE = `arn:aws:iam::${ACCOUNT}:role/service-role/AccessAnalyzerMonitorServiceRole`;
+  const DAY = 86_400_000;
+
+  beforeAll(async () => {
+    runtime = await localRuntime();
+    await createConfigRule(configRule, FULL);
+  });
+  afterAll(async () => {
+    await new ConfigServiceClient({ region: REGION, endpoint: motoEndpoint() }).send(new DeleteConfigRuleCommand({ ConfigRuleName: configRule }));
+  });
+
+  const policyEvent = (policyId: string) => configEvent({ configRuleName: configRule, resourceType: 'AWS::IAM::Policy', resourceId: policyId });
+
+  /** A policy attached to a new role (and a new group, if asked), as a workload's would be. */
+  async function workloadPolicy(document: unknown, options: { group?: boolean } = {}) {
+    const policy = await createPolicy(document);
+    const iam = testIam();
+    const roleName = uniqueName('app');
+    const { Role } = await iam.send(new CreateRoleCommand({ RoleName: roleName, Path: '/workloads/', AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [] }) }));
+    await iam.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: policy.arn }));
+    const groupName = options.group ? uniqueName('ops') : undefined;
+    if (groupName) {
+      await iam.send(new CreateGroupCommand({ GroupName: groupName }));
+      await iam.send(new AttachGroupPolicyCommand({ GroupName: groupName, PolicyArn: policy.arn }));
+    }
+    return { policy, role: { name: roleName, arn: Role?.Arn ?? '' }, groupName };
+  }
+
+  type Used = { lastUsed?: Date; actions?: string[]; entity?: string };
+  /** IAM's last-accessed report for the policy: per service, when it was used, by whom, and which tracked actions. */
+  function fakeReport(client: IAMClient, services: Record<string, Used>) {
+    const advisor = mockClient(client);
+    advisor.on(GenerateServiceLastAccessedDetailsCommand).resolves({ JobId: 'job-00000002' });
+    advisor.on(GetServiceLastAccessedDetailsCommand).resolves({
+      JobStatus: 'COMPLETED',
+      JobCreationDate: new Date(),
+      JobCompletionDate: new Date(),
+      ServicesLastAccessed: Object.entries(services).map(([service, used]) => ({
+        ServiceName: service,
+        ServiceNamespace: service,
+        LastAuthenticated: used.lastUsed ?? LAST_USED,
+        ...(used.entity ? { LastAuthenticatedEntity: used.entity, TotalAuthenticatedEntities: 1 } : {}),
+        ...(used.actions ? { TrackedActionsLastAccessed: used.actions.map((ActionName) => ({ ActionName, LastAccessedTime: used.lastUsed ?? LAST_USED })) } : {}),
+      })),
+    });
+    return advisor;
+  }
+
+  async function runtimeWith(env: Record<string, string>) {
+    const own = await localRuntime({ table: runtime.table, env });
+    await own.factory.forRule(rule);
+    const clients = own.factory.loadedFor(rule);
+    return { runtime: own, advisorClient: clients.iamAccessAdvisor as IAMClient, analyzerClient: clients.accessAnalyzer as AccessAnalyzerClient };
+  }
+  const auto = { RULE_MODES: `${rule.id}=auto` };
+
+  it('a used service IAM tracks no actions of keeps its grant; a used tracked one keeps exactly its used actions; an unused one goes; the record names what stays broad', async () => {
+    const { runtime: own, advisorClient } = await runtimeWith(auto);
+    const { policy, role } = await workloadPolicy(doc(allow(['sqs:*', 'kms:*', 'ec2:*'], { Sid: 'App' }), allow('sns:Publish', { Sid: 'Alerts' })));
+    fakeReport(advisorClient, { sqs: { entity: role.arn }, ec2: { actions: ['RunInstances', 'DescribeInstances'], entity: role.arn } });
+    const result = await replayEvent(policyEvent(policy.id), own, { apply: true });
+    expect(result).toMatchObject({ outcome: 'remediated', writes: 1 });
+    expect(await defaultStatements(policy.arn)).toEqual([allow(['sqs:*', 'ec2:DescribeInstances', 'ec2:RunInstances'], { Sid: 'App' }), allow('sns:Publish', { Sid: 'Alerts' })]);
+    const usedBy = `used on 2026-10-01 by role/workloads/${role.name}, and IAM tracked none of the actions used`;
+    expect(result.reason).toContain(`statement "App": replace kms:*, ec2:* with ec2:DescribeInstances, ec2:RunInstances per IAM last-accessed (action level); sqs:* stays (${usedBy})`);
+    expect(result.reason).toContain(`still broad: sqs:* in statement "App" (${usedBy})`);
+    // Verified: what is left is as far as the rule goes.
+    expect(result.after).toBe(`policy ${policy.name} (default version v2): 1 Allow statement(s) grant sqs:*`);
+
+    // The same policy reported again: nothing more can be narrowed safely; skipped, and nothing is written.
+    const again = await replayEvent(policyEvent(policy.id), own, { apply: true });
+    expect(again).toMatchObject({ outcome: 'skipped', writes: 0 });
+    expect(again.reason).toContain(`nothing can be narrowed safely, still broad: sqs:* in statement "App" (${usedBy})`);
+    expect(await versionIds(policy.arn)).toEqual(['v1', 'v2']);
+  });
+
+  it('the approval message puts what could break first: used but not narrowed, removed though used long ago, what the evidence misses, the principals (a group too)', async () => {
+    const { runtime: approving, advisorClient } = await runtimeWith({});
+    const { policy, role, groupName } = await workloadPolicy(doc(allow('*', { Sid: 'Admin' })), { group: true });
+    fakeReport(advisorClient, {
+      ec2: { actions: ['RunInstances'], entity: role.arn },
+      sqs: { entity: role.arn },
+      kms: { lastUsed: new Date(Date.now() - 500 * DAY), entity: role.arn },
+    });
+    const pending = await replayEvent(policyEvent(policy.id), approving, { apply: true });
+    expect(pending).toMatchObject({ outcome: 'pending-approval', writes: 0 });
+    const stored = (await approving.ledger?.getRecord(pending.recordId ?? '')) as ChangeRecord;
+    const longAgo = new Date(Date.now() - 500 * DAY).toISOString().slice(0, 10);
+    expect(stored.risks).toEqual([
+      `sqs:* stays in statement "Admin", not narrowed: used on 2026-10-01 by role/workloads/${role.name}, and IAM tracked none of the actions used`,
+      `kms: access removed although used on ${longAgo}, longer ago than IAM's 400-day tracking period`,
+      'narrowed to the actions on record: ec2 (IAM last-accessed (action level)); neither IAM last-accessed data nor policy generation records data events such as S3 object reads and writes, so such actions, if used, are no longer allowed',
+      `the policy is attached to role ${role.name}, group ${groupName}: each loses what the new version no longer allows; policy generation cannot analyse a group: its members count as the users IAM last-accessed data names`,
+    ]);
+    const { blocks } = recordMessage({ record: stored, ruleTitle: rule.title, risk: 'high', approvalId: pending.approvalId ?? '' });
+    const texts = blocks.map((block) => JSON.stringify(block));
+    const risksAt = texts.findIndex((text) => text.includes('What could break'));
+    const changeAt = texts.findIndex((text) => text.includes('Proposed change'));
+    expect(risksAt).toBeGreaterThan(0);
+    expect(risksAt).toBeLessThan(changeAt);
+    // Nothing an approver reads comes before it but the headline and the resource.
+    expect(texts.slice(0, risksAt).some((text) => /sqs|kms|ec2/.test(text))).toBe(false);
+    expect(texts[changeAt]).toContain('replace * with ec2:RunInstances per IAM last-accessed (action level); sqs:* kept');
+    expect(await versionIds(policy.arn)).toEqual(['v1']);
+  });
+
+  it('policy generation configured: the first delivery starts a generation and is retried, writing nothing; a later one keeps the actions the role called, on that evidence', async () => {
+    const params = { [rule.id]: { policyGeneration: { trailArn: TRAIL, accessRoleArn: ACCESS_ROLE, days: 30 } } };
+    const { runtime: own, advisorClient, analyzerClient } = await runtimeWith({ ...auto, RULE_PARAMS: JSON.stringify(params) });
+    const { policy, role } = await workloadPolicy(doc(allow(['sqs:*', 'ec2:*'], { Sid: 'App' })));
+    fakeReport(advisorClient, { sqs: { entity: role.arn, lastUsed: new Date(Date.now() - 2 * DAY) }, ec2: { actions: ['RunInstances'], entity: role.arn } });
+    const analyzer = mockClient(analyzerClient);
+    analyzer.on(ListPolicyGenerationsCommand).resolves({ policyGenerations: [] });
+    analyzer.on(StartPolicyGenerationCommand).resolves({ jobId: 'job-gen-1' });
+    const event = policyEvent(policy.id);
+
+    const first = await replayEvent(event, own, { apply: true });
+    expect(first).toMatchObject({ outcome: 'failed', writes: 0 });
+    expect(first.reason).toBe(`waiting: policy generation still running: started job job-gen-1 for role/workloads/${role.name}; the event will be retried`);
+    expect(needsRetry(first)).toBe(true);
+    // Waiting is no failure to record or post: no record, no message.
+    expect(first.notification).toBeUndefined();
+    expect(await own.ledger?.getRecord(first.recordId ?? recordIdFor(`${event.id}`, rule.id))).toBeUndefined();
+    expect(await versionIds(policy.arn)).toEqual(['v1']);
+    const [started] = analyzer.commandCalls(StartPolicyGenerationCommand).map((call) => call.args[0].input);
+    expect(started).toMatchObject({
+      policyGenerationDetails: { principalArn: role.arn },
+      cloudTrailDetails: { trails: [{ cloudTrailArn: TRAIL, allRegions: true }], accessRole: ACCESS_ROLE },
+    });
+
+    // Minutes later the generation has succeeded; SQS delivers the same event again.
+    const end = new Date();
+    analyzer.on(ListPolicyGenerationsCommand).resolves({ policyGenerations: [{ jobId: 'job-gen-1', principalArn: role.arn, status: 'SUCCEEDED', startedOn: end }] });
+    analyzer.on(GetGeneratedPolicyCommand).resolves({
+      jobDetails: { jobId: 'job-gen-1', status: 'SUCCEEDED', startedOn: end },
+      generatedPolicyResult: {
+        generatedPolicies: [
+          { policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['sqs:SendMessage', 'sqs:ReceiveMessage', 'ec2:DescribeVpcs'], Resource: '*' }] }) },
+        ],
+        properties: {
+          principalArn: role.arn,
+          cloudTrailProperties: { trailProperties: [{ cloudTrailArn: TRAIL, allRegions: true }], startTime: new Date(end.getTime() - 30 * DAY + 60_000), endTime: end },
+        },
+      },
+    });
+    const later = await replayEvent(structuredClone(event), own, { apply: true });
+    expect(later).toMatchObject({ outcome: 'remediated', writes: 1 });
+    expect(await defaultStatements(policy.arn)).toEqual([allow(['ec2:RunInstances', 'sqs:ReceiveMessage', 'sqs:SendMessage'], { Sid: 'App' })]);
+    const window = `${new Date(end.getTime() - 30 * DAY + 60_000).toISOString().slice(0, 10)} to ${end.toISOString().slice(0, 10)}`;
+    expect(later.reason).toContain(
+      `replace sqs:*, ec2:* with ec2:RunInstances per IAM last-accessed (action level); sqs:ReceiveMessage, sqs:SendMessage per Access Analyzer policy generation over trail org-trail, ${window}`,
+    );
+    expect(later.reason).not.toContain('still broad');
+    // One generation for the one role that used sqs; none started again.
+    expect(analyzer.commandCalls(StartPolicyGenerationCommand)).toHaveLength(1);
+    expect(analyzer.commandCalls(GetGeneratedPolicyCommand).map((call) => call.args[0].input.jobId)).toEqual(['job-gen-1']);
+  });
+
+  it('policy generation configured but not needed (every used service tracked): Access Analyzer is not asked', async () => {
+    const params = { [rule.id]: { policyGeneration: { trailArn: TRAIL, accessRoleArn: ACCESS_ROLE } } };
+    const { runtime: own, advisorClient, analyzerClient } = await runtimeWith({ ...auto, RULE_PARAMS: JSON.stringify(params) });
+    const { policy, role } = await workloadPolicy(doc(allow('ec2:*')));
+    fakeReport(advisorClient, { ec2: { actions: ['RunInstances'], entity: role.arn } });
+    const analyzer = mockClient(analyzerClient);
+    expect(await replayEvent(policyEvent(policy.id), own, { apply: true })).toMatchObject({ outcome: 'remediated', writes: 1 });
+    expect(await defaultStatements(policy.arn)).toEqual([allow('ec2:RunInstances')]);
+    expect(analyzer.calls()).toHaveLength(0);
+  });
+});
+
+describe('the permissions policy generation needs, only where it is configured', () => {
+  // Built as the other deployment tests build theirs; `as` leaves room for options added meanwhile.
+  const base = {
+    service: 'driftfix',
+    stage: 'test',
+    acceptReplay: false,
+    slackSecretName: 'driftfix/slack',
+    ruleModes: '',
+    ruleParams: '',
+    permissionsBoundaryArn: '',
+    hub: false,
+    hubAccount: '',
+    hubRegion: '',
+    organizationId: '',
+    memberAccounts: [],
+  } as DeploymentOptions;
+  type Role = { Properties: { Policies: Array<{ PolicyDocument: { Statement: Statement[] } }> } };
+  const TRAIL = `arn:aws:cloudtrail:${REGION}:${ACCOUNT}:trail/org-trail`;
+  const ACCESS_ROLE = `arn:aws:iam::${ACCOUNT}:role/service-role/AccessAnalyzerMonitorServiceRole`;
+  const statementsOf = (options: DeploymentOptions) =>
+    ((roleResources(options) as Record<string, Role>)[roleLogicalId(rule.id)]?.Properties.Policies ?? []).flatMap((policy) => policy.PolicyDocument.Statement);
+
+  it('starts generations on "*" and passes exactly the access role, to Access Analyzer only', () => {
+    const statements = statementsOf({ ...base, ruleParams: JSON.stringify({ [rule.id]: { policyGeneration: { trailArn: TRAIL, accessRoleArn: ACCESS_ROLE } } }) });
+    expect(statements.filter((statement) => statement.Sid.startsWith('When') || statement.Sid.startsWith('Pass'))).toEqual([
+      { Sid: 'WhenPolicyGeneration', Effect: 'Allow', Action: ['access-analyzer:StartPolicyGeneration'], Resource: '*' },
+      {
+        Sid: 'PassPolicyGenerationAccessRoleArn',
+        Effect: 'Allow',
+        Action: ['iam:PassRole'],
+        Resource: ACCESS_ROLE,
+        Condition: { StringEquals: { 'iam:PassedToService': 'access-analyzer.amazonaws.com' } },
+      },
+    ]);
+    // Reading generations is granted either way; IAM grants these on "*" only.
+    expect(statements.find((statement) => statement.Sid === 'NoResourceLevelPermissions')?.Action).toEqual(
+      expect.arrayContaining(['access-analyzer:GetGeneratedPolicy', 'access-analyzer:ListPolicyGenerations', 'iam:GetServiceLastAccessedDetailsWithEntities']),
+    );
+  });
+
+  it('without the parameter, neither', () => {
+    const actions = statementsOf(base).flatMap((statement) => statement.Action);
+    expect(actions).not.toContain('access-analyzer:StartPolicyGeneration');
+    expect(actions).not.toContain('iam:PassRole');
+  });
+
+  it('the parameter is checked: a trail ARN, a role ARN, 1 to 90 days (90 unless given)', () => {
+    expect(rule.params.parse({ policyGeneration: { trailArn: TRAIL, accessRoleArn: ACCESS_ROLE } })).toEqual({
+      expandNarrowWildcards: false,
+      policyGeneration: { trailArn: TRAIL, accessRoleArn: ACCESS_ROLE, days: 90 },
+    });
+    for (const bad of [
+      { trailArn: 'org-trail', accessRoleArn: ACCESS_ROLE },
+      { trailArn: TRAIL, accessRoleArn: `arn:aws:iam::${ACCOUNT}:user/deploy` },
+      { trailArn: TRAIL, accessRoleArn: ACCESS_ROLE, days: 91 },
+      { trailArn: TRAIL, accessRoleArn: ACCESS_ROLE, days: 0 },
+      { trailArn: TRAIL, accessRoleArn: ACCESS_ROLE, regions: ['us-east-1'] },
+    ]) {
+      expect(rule.params.safeParse({ policyGeneration: bad }).success, JSON.stringify(bad)).toBe(false);
+    }
   });
 });
 

@@ -239,12 +239,19 @@ describe('a hub (hub=true)', () => {
     );
   });
 
-  it('the Slack interactivity function sends decisions to the members’ driftfix buses, and may put events nowhere else', () => {
+  it('the Slack interactivity function approves the hub’s own fixes on its default bus and sends decisions to the members’ driftfix buses, and may put events nowhere else', () => {
     const functions = functionDefinitions(hub) as Record<string, Json>;
     expect(functions['slack-actions']?.environment).toEqual({ HUB_MEMBER_BUS_NAME: BUS });
     const puts = statementsOf(roleResources(hub)[roleLogicalId('slack-actions')]).filter((statement) => statement.Action.some((action) => action.startsWith('events:')));
-    // One hub for every region: members' buses anywhere, by their name.
-    expect(puts).toEqual([{ Sid: 'Decisions', Effect: 'Allow', Action: ['events:PutEvents'], Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:events:*:*:event-bus/${BUS}` } }]);
+    // Its own account's approvals to its own default bus; members' decisions to their buses, in any region.
+    expect(puts).toEqual([
+      {
+        Sid: 'Decisions',
+        Effect: 'Allow',
+        Action: ['events:PutEvents'],
+        Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default' }, { 'Fn::Sub': `arn:\${AWS::Partition}:events:*:*:event-bus/${BUS}` }],
+      },
+    ]);
   });
 
   it('a single stack has neither bus nor hub-notifier, and its interactivity puts decisions on its own default bus', () => {

@@ -26,10 +26,11 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 const NOW = Date.parse('2026-11-26T00:00:00Z');
 const HUB = OTHER_ACCOUNT;
 
+/** The sample events (events/SOURCES.md beside them is their documentation). */
 function listFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
     .sort((a, b) => a.name.localeCompare(b.name))
-    .flatMap((entry) => (entry.isDirectory() ? listFiles(join(dir, entry.name)) : [join(dir, entry.name)]));
+    .flatMap((entry) => (entry.isDirectory() ? listFiles(join(dir, entry.name)) : entry.name.endsWith('.json') ? [join(dir, entry.name)] : []));
 }
 
 const approved = (ruleId: string): Json => ({

@@ -158,6 +158,22 @@ describe('the hub relays member records to the one Slack channel', () => {
     expect(org.slack.posts).toHaveLength(1);
   });
 
+  it('a hub that died after posting, before noting where, finds its message on the retry instead of posting twice', async () => {
+    const org = organization();
+    await org.member(widgetEvent(org.widget));
+    const event = delivered(org.sent[0] ?? {});
+    org.hubLedger.stopAt('setNotification', 'before');
+    const dying = relayMemberRecord(event, org.hub);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(org.slack.posts).toHaveLength(1);
+    void dying;
+    // The same hub table, a new invocation.
+    const retry = await relayMemberRecord(event, org.hub);
+    expect(retry.notification).toBe('posted');
+    expect(org.slack.posts).toHaveLength(1);
+    expect(org.slack.lookups).toHaveLength(1);
+  });
+
   it('refuses input that is not an event', async () => {
     const org = organization();
     expect((await relayMemberRecord('not an event', org.hub)).outcome).toBe('rejected');

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ClientFactory } from '../../core/aws/clients.ts';
 import { loadSettings } from '../../core/aws/settings.ts';
@@ -28,7 +28,10 @@ function listFiles(dir: string): string[] {
     .flatMap((entry) => (entry.isDirectory() ? listFiles(join(dir, entry.name)) : [join(dir, entry.name)]));
 }
 
-const FILES = listFiles(EVENTS_DIR).map((file) => relative(EVENTS_DIR, file));
+// Every file but the folder's one document (events/SOURCES.md, where each sample comes from) is a sample.
+const FILES = listFiles(EVENTS_DIR)
+  .map((file) => relative(EVENTS_DIR, file))
+  .filter((file) => file !== 'SOURCES.md');
 const load = (file: string): Json => parseStrictJson(readFileSync(join(EVENTS_DIR, file), 'utf8')) as Json;
 
 interface SampleRule {
@@ -128,6 +131,13 @@ describe('the sample events', () => {
       expect(FILES.some((file) => file.startsWith(folder))).toBe(true);
     }
     expect(FILES.every((file) => file.endsWith('.json'))).toBe(true);
+  });
+
+  it('events/SOURCES.md says where every sample comes from', () => {
+    const sources = readFileSync(join(EVENTS_DIR, 'SOURCES.md'), 'utf8');
+    // Under its folder's heading (`## config/`), each sample by its file name.
+    const section = (folder: string) => sources.split(/^## /m).find((part) => part.startsWith(`${folder}/`)) ?? '';
+    expect(FILES.filter((file) => !section(dirname(file)).includes(`\`${basename(file)}\``))).toEqual([]);
   });
 
   it('every sample names an outcome (<what>.<outcome>.json); every invalid one promises rejected', () => {

@@ -3,7 +3,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../core/model/index.ts';
-import { loadSlackSecret } from '../../core/slack/secret.ts';
+import { loadSlackSecret, SECRET_CACHE_MS } from '../../core/slack/secret.ts';
 import { MAX_SIGNATURE_AGE_SECONDS, verifySlackSignature } from '../../core/slack/signature.ts';
 
 // The example from Slack's documentation "Verifying requests from Slack" (docs.slack.dev/authentication/verifying-requests-from-slack).
@@ -71,7 +71,7 @@ describe('the Slack secret', () => {
     expect(verifySlackSignature({ ...SLACK_EXAMPLE, signingSecret: loaded.signingSecret, nowSeconds: AT })).toEqual({ valid: true });
   });
 
-  it('reads the secret once per container, from a client made only when first needed', async () => {
+  it('reads the secret once (within five minutes), from a client made only when first needed', async () => {
     secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ botToken: BOT_TOKEN, signingSecret: 'any-opaque-secret' }) });
     const id = secretId();
     let made = 0;
@@ -83,6 +83,19 @@ describe('the Slack secret', () => {
     await loadSlackSecret(source, id);
     expect(made).toBe(1);
     expect(secrets.commandCalls(GetSecretValueCommand).map((call) => call.args[0].input)).toEqual([{ SecretId: id }]);
+  });
+
+  it('reads it again after five minutes, so a rotated secret is in use without a redeploy', async () => {
+    const id = secretId();
+    let now = 1_000_000;
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ botToken: BOT_TOKEN, signingSecret: 'before-rotation' }) });
+    expect((await loadSlackSecret(client(), id, () => now)).signingSecret).toBe('before-rotation');
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ botToken: BOT_TOKEN, signingSecret: 'after-rotation' }) });
+    now += SECRET_CACHE_MS - 1;
+    expect((await loadSlackSecret(client(), id, () => now)).signingSecret).toBe('before-rotation');
+    now += 1;
+    expect((await loadSlackSecret(client(), id, () => now)).signingSecret).toBe('after-rotation');
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);
   });
 
   it.each([
