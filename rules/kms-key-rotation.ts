@@ -77,14 +77,24 @@ const mayRotate = (key: Metadata) => key.keyManager === 'CUSTOMER' && key.keySpe
 /**
  * The key's metadata, read once per invocation: what decides whether a key can rotate (manager,
  * spec, origin, Region role) does not change when its rotation does, so the check after the fix
- * (and after a rollback) reads only the rotation status again.
+ * (and after a rollback) reads only the rotation status again. The first look starts it beside the
+ * tags (readTags), so tags and metadata come back in one round trip.
  */
 const described = new WeakMap<object, Promise<Metadata>>();
 
-async function describeKey({ clients, target }: ReadContext<Params, Clients>): Promise<Metadata> {
-  const { DescribeKeyCommand } = await import('@aws-sdk/client-kms');
-  const output = await clients.kms.send(new DescribeKeyCommand({ KeyId: target.resourceId }));
-  return metadataOf(output.KeyMetadata, target.resourceId);
+type KmsSdk = typeof import('@aws-sdk/client-kms');
+
+/** Sent at once (the SDK module already loaded), so that a read beside it goes out in the same turn. */
+function metadataFor(context: ReadContext<Params, Clients>, sdk: Pick<KmsSdk, 'DescribeKeyCommand'>): Promise<Metadata> {
+  let metadata = described.get(context);
+  if (!metadata) {
+    const { clients, target } = context;
+    metadata = clients.kms.send(new sdk.DescribeKeyCommand({ KeyId: target.resourceId })).then((output) => metadataOf(output.KeyMetadata, target.resourceId));
+    described.set(context, metadata);
+    // A failed read is not kept: the next look asks again (and an excluded key's is never awaited).
+    metadata.catch(() => described.delete(context));
+  }
+  return metadata;
 }
 
 function rotationText(state: KmsKeyRotationState): string {
@@ -167,25 +177,23 @@ const rule: Rule<KmsKeyRotationState, Params, Clients> = {
     },
   },
 
-  /** KMS names tags TagKey/TagValue; a key has at most 50, one page (KMS API Reference, ListResourceTags). */
-  async readTags({ clients, target }) {
-    const { ListResourceTagsCommand } = await import('@aws-sdk/client-kms');
-    const output = await clients.kms.send(new ListResourceTagsCommand({ KeyId: target.resourceId }));
+  /**
+   * KMS names tags TagKey/TagValue; a key has at most 50, one page (KMS API Reference, ListResourceTags).
+   * DescribeKey is sent beside it: both are reads, and readState needs the metadata next.
+   */
+  async readTags(context) {
+    const sdk = await import('@aws-sdk/client-kms');
+    const tags = context.clients.kms.send(new sdk.ListResourceTagsCommand({ KeyId: context.target.resourceId }));
+    void metadataFor(context, sdk);
+    const output = await tags;
     return Object.fromEntries((output.Tags ?? []).map((tag) => [tag.TagKey ?? '', tag.TagValue ?? '']));
   },
 
   async readState(context) {
-    let metadata = described.get(context);
-    if (!metadata) {
-      metadata = describeKey(context);
-      described.set(context, metadata);
-      // A failed read is not kept: the next look asks again.
-      metadata.catch(() => described.delete(context));
-    }
-    const key = await metadata;
+    const sdk = await import('@aws-sdk/client-kms');
+    const key = await metadataFor(context, sdk);
     if (!mayRotate(key)) return { ...key, rotationEnabled: null };
-    const { GetKeyRotationStatusCommand } = await import('@aws-sdk/client-kms');
-    const status = await context.clients.kms.send(new GetKeyRotationStatusCommand({ KeyId: context.target.resourceId }));
+    const status = await context.clients.kms.send(new sdk.GetKeyRotationStatusCommand({ KeyId: context.target.resourceId }));
     return {
       ...key,
       rotationEnabled: status.KeyRotationEnabled === true,

@@ -1,6 +1,6 @@
 import type { DBInstance, RDSClient } from '@aws-sdk/client-rds';
 import { z } from 'zod';
-import { type Plan, type ReadContext, ResourceGoneError, type Rule, type RuleTarget, type Step } from '../core/model/index.ts';
+import { NotReadyError, type Plan, type ReadContext, ResourceGoneError, type Rule, type RuleTarget, type Step } from '../core/model/index.ts';
 import { RDS } from './lib/clients.ts';
 import { RDS_INSTANCE } from './lib/resources.ts';
 
@@ -81,6 +81,57 @@ function describe(state: RdsInstancePublicAccessState): string {
 /** Aurora instances carry the flag themselves; the instances of a Multi-AZ DB cluster do not. */
 const isAurora = (engine: string) => engine.startsWith('aurora');
 
+/**
+ * DB instance statuses that pass on their own (RDS User Guide, Viewing DB instance status): the
+ * instance becomes available (or, from stopping, stopped) without anyone acting, so the finding
+ * waits: the event is delivered again later, with nothing recorded. AWS Config's event is a
+ * compliance change, so no new event would come once the instance is available.
+ */
+const PASSING = new Set([
+  'backing-up',
+  'configuring-enhanced-monitoring',
+  'configuring-iam-database-auth',
+  'configuring-log-exports',
+  'converting-to-vpc',
+  'creating',
+  'maintenance',
+  'modifying',
+  'moving-to-vpc',
+  'rebooting',
+  'renaming',
+  'resetting-master-credentials',
+  'starting',
+  'stopping',
+  'upgrading',
+]);
+
+/**
+ * Statuses in which the instance takes the change: available, and storage-optimization, in which
+ * "The DB instance is fully operational. However … you can't request any changes to the storage"
+ * (RDS User Guide, Viewing DB instance status): PubliclyAccessible is no storage setting.
+ */
+const MODIFIABLE = new Set(['available', 'storage-optimization']);
+
+/** Why the plan does not change the instance whatever its status, or null: the engine has no flag, a Multi-AZ DB cluster owns it. */
+function neverChanged(state: RdsInstancePublicAccessState): string | null {
+  const engineName = NO_PUBLIC_ACCESS_FLAG[state.engine];
+  if (engineName) {
+    return `${describe(state)}: ${engineName} DB instances have no PubliclyAccessible setting (Security Hub RDS.2 cannot evaluate them), so there is nothing to change`;
+  }
+  if (state.publiclyAccessible && state.cluster && !isAurora(state.engine)) {
+    // "You can't modify the DB instances within a Multi-AZ DB cluster. All modifications must be done
+    // at the DB cluster level." (RDS User Guide, Modifying a Multi-AZ DB cluster.)
+    return `${describe(state)}: it belongs to the Multi-AZ DB cluster ${state.cluster}, whose instances cannot be modified; turn public access off on the cluster (ModifyDBCluster)`;
+  }
+  return null;
+}
+
+/** The status a public instance must leave before it can be changed, when it leaves it on its own. */
+function passingStatus(state: RdsInstancePublicAccessState): string | null {
+  if (!state.publiclyAccessible || neverChanged(state)) return null;
+  return PASSING.has(state.status) ? state.status : null;
+}
+
 const rule: Rule<RdsInstancePublicAccessState, Params, Clients> = {
   id: 'rds-instance-public-access',
   title: 'RDS DB instance publicly accessible',
@@ -119,31 +170,36 @@ const rule: Rule<RdsInstancePublicAccessState, Params, Clients> = {
   async readState({ clients, target }) {
     const cached = described.get(target);
     described.delete(target);
-    return stateOf(cached ?? (await describeInstance(clients.rds, target)));
+    const state = stateOf(cached ?? (await describeInstance(clients.rds, target)));
+    // The first look at a finding (tags, then state) waits for a status that passes on its own.
+    // The look after a write does not: its status is `modifying` while PubliclyAccessible already
+    // reads false, and a read that still lags is read again by the engine's verification.
+    const passing = cached ? passingStatus(state) : null;
+    if (passing) throw new NotReadyError(`DB instance ${state.identifier} is ${passing}; public access is turned off once it is available`);
+    return state;
   },
 
   plan(state): Plan {
-    const engineName = NO_PUBLIC_ACCESS_FLAG[state.engine];
-    if (engineName) {
-      return {
-        status: 'unfixable',
-        summary: `${describe(state)}: ${engineName} DB instances have no PubliclyAccessible setting (Security Hub RDS.2 cannot evaluate them), so there is nothing to change`,
-      };
-    }
+    const never = neverChanged(state);
+    if (never) return { status: 'unfixable', summary: never };
     // Only PubliclyAccessible decides, so that the read after the write verifies while RDS still shows `modifying`.
     if (!state.publiclyAccessible) return { status: 'compliant', summary: describe(state) };
-    if (state.cluster && !isAurora(state.engine)) {
-      // "You can't modify the DB instances within a Multi-AZ DB cluster. All modifications must be done
-      // at the DB cluster level." (RDS User Guide, Modifying a Multi-AZ DB cluster.)
+    if (state.status === 'stopped') {
+      // "You can't modify a stopped DB instance." (RDS User Guide, Stopping an Amazon RDS DB instance temporarily.)
+      // AWS Config sends a compliance change only, so no new finding comes when the instance starts.
       return {
         status: 'unfixable',
-        summary: `${describe(state)}: it belongs to the Multi-AZ DB cluster ${state.cluster}, whose instances cannot be modified; turn public access off on the cluster (ModifyDBCluster)`,
+        summary: `${describe(state)}: a stopped DB instance cannot be modified, so nothing was changed; a person must start it and turn public access off (or replay this finding once it is available): AWS Config reports this instance again only if its compliance changes`,
       };
     }
-    if (state.status !== 'available') {
+    if (PASSING.has(state.status)) {
+      // Seen here only after a write (the first look waits instead): the change is not visible yet.
+      return { status: 'unfixable', summary: `${describe(state)}: the instance is ${state.status}, and public access still reads on` };
+    }
+    if (!MODIFIABLE.has(state.status)) {
       return {
         status: 'unfixable',
-        summary: `${describe(state)}: the instance is ${state.status || 'in an unknown state'}, not available, so it cannot be modified now; nothing was changed (retried by the next finding)`,
+        summary: `${describe(state)}: the instance is ${state.status || 'in an unknown state'}, a status the bot does not wait for, so it cannot be modified now; nothing was changed: a person must bring it back to available first`,
       };
     }
     // "Changes to the PubliclyAccessible parameter are applied immediately regardless of the value of the

@@ -1,10 +1,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import type { Plan, Rule, Step } from '../core/model/index.ts';
+import type { Plan, ReadContext, Rule, Step } from '../core/model/index.ts';
 import { S3 } from './lib/clients.ts';
-import { type Json, type ParsedPolicy, parsePolicy, type Statement, serializePolicy } from './lib/iam-policy-document.ts';
+import { type ParsedPolicy, parsePolicy, type Statement, serializePolicy } from './lib/iam-policy-document.ts';
+import { partitionOf } from './lib/partition.ts';
 import { S3_BUCKET } from './lib/resources.ts';
-import { readBucketTags, S3_WRITES } from './lib/s3.ts';
+import { readBucketTags, readBucketWebsite, S3_WRITES } from './lib/s3.ts';
+import { deniesEveryHttpRequest, type HttpException, httpExceptions } from './lib/secure-transport.ts';
 
 /**
  * AWS Config s3-bucket-ssl-requests-only (S3_BUCKET_SSL_REQUESTS_ONLY): "Checks if S3 buckets have
@@ -21,6 +23,14 @@ import { readBucketTags, S3_WRITES } from './lib/s3.ts';
  * Auto: the statement denies nothing a client sends over HTTPS (the bot's own SDK calls use HTTPS),
  * so no access anyone has over HTTPS is removed. Clients that still use plain HTTP lose access to
  * the bucket: that is the point of the rule, and it is the risk a person reads in `risks`.
+ * A person decides instead when HTTP is evidently in use:
+ * - the bucket hosts a static website: "Amazon S3 website endpoints do not support HTTPS" (S3 User
+ *   Guide, Website endpoints), and with a website endpoint as origin CloudFront reaches S3 over HTTP
+ *   only (Knowledge Center, cloudfront-https-requests-s3): the added Deny would refuse every visitor
+ *   of the website endpoint and every CloudFront distribution that uses it as origin;
+ * - the policy already denies HTTP with an exception (a NotPrincipal, a further condition such as
+ *   StringNotEquals aws:SourceVpce, some principals, actions or prefixes only) or allows HTTP
+ *   outright: someone lets some HTTP requests through on purpose, and the added Deny would not.
  */
 
 const params = z.strictObject({});
@@ -30,6 +40,8 @@ export interface S3BucketSslRequestsOnlyState {
   bucketArn: string;
   /** The bucket policy as S3 returns it; null when the bucket has none. */
   policy: string | null;
+  /** GetBucketWebsite, in words (`index document index.html`); null when the bucket hosts no website. */
+  website: string | null;
 }
 
 /** "Bucket policies are limited to 20 KB in size." (S3 User Guide, Bucket policies and user policies.) */
@@ -37,47 +49,42 @@ const MAX_POLICY_BYTES = 20 * 1024;
 const SID = 'DenyInsecureTransport';
 const RISK = 'clients that still reach the bucket over plain HTTP (http:// endpoints, tools configured without TLS) are refused from now on';
 
-function partitionOf(region: string): string {
-  if (region.startsWith('cn-')) return 'aws-cn';
-  if (region.startsWith('us-gov-')) return 'aws-us-gov';
-  return 'aws';
-}
-
-const asList = (value: Json | undefined): Json[] => (Array.isArray(value) ? value : value === undefined ? [] : [value]);
-const isObject = (value: Json | undefined): value is { [key: string]: Json } => typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** Principal "*", {"AWS": "*"} or {"AWS": ["*"]}: everyone, and nothing else. */
-function isEveryone(principal: Json | undefined): boolean {
-  if (principal === '*') return true;
-  if (!isObject(principal) || Object.keys(principal).length !== 1) return false;
-  const aws = asList(principal.AWS);
-  return aws.length === 1 && aws[0] === '*';
-}
-
-/** Exactly {"Bool": {"aws:SecureTransport": "false"}} (or false): no further condition narrowing the Deny. */
-function onlyInsecureTransport(condition: Json | undefined): boolean {
-  if (!isObject(condition) || Object.keys(condition).length !== 1 || !isObject(condition.Bool)) return false;
-  const entries = Object.entries(condition.Bool);
-  if (entries.length !== 1) return false;
-  const [key, value] = entries[0] as [string, Json];
-  const values = asList(value);
-  return key.toLowerCase() === 'aws:securetransport' && values.length === 1 && (values[0] === false || String(values[0]).toLowerCase() === 'false');
-}
+const WEBSITE_RISK =
+  'visitors of the static website (S3 website endpoints serve HTTP only) and CloudFront distributions that use the website endpoint as origin (HTTP only) lose access';
 
 /**
- * True when the statement denies every S3 action on the bucket and on its objects to everyone
- * whenever the request is not sent over TLS; anything narrower (some actions, some principals,
- * the objects only, a further condition, NotAction …) is not counted.
+ * The bucket's website configuration, read once per invocation (in parallel with the policy): the
+ * fix does not change it, so the check after the fix reads the policy only.
  */
-function deniesInsecureTransport(statement: Statement, bucketArn: string): boolean {
-  if (statement.Effect !== 'Deny') return false;
-  if ('NotPrincipal' in statement || 'NotAction' in statement || 'NotResource' in statement) return false;
-  if (!isEveryone(statement.Principal)) return false;
-  const actions = asList(statement.Action).filter((action): action is string => typeof action === 'string');
-  if (!actions.some((action) => action === '*' || action.toLowerCase() === 's3:*')) return false;
-  const resources = asList(statement.Resource);
-  if (!resources.includes(bucketArn) || !resources.includes(`${bucketArn}/*`)) return false;
-  return onlyInsecureTransport(statement.Condition);
+const websites = new WeakMap<object, Promise<string | null>>();
+
+function websiteOf(context: ReadContext<unknown, Clients>, sdk: Parameters<typeof readBucketWebsite>[1]): Promise<string | null> {
+  let website = websites.get(context);
+  if (!website) {
+    website = readBucketWebsite(context, sdk);
+    websites.set(context, website);
+    // A failed read is not kept: the next look asks again.
+    website.catch(() => websites.delete(context));
+  }
+  return website;
+}
+
+/** Why a person decides: the website, the exceptions the policy makes for HTTP requests. */
+function askReasons(state: S3BucketSslRequestsOnlyState, exceptions: readonly HttpException[]): { approvalReason?: string; risks: string[] } {
+  const reasons: string[] = [];
+  const risks = [RISK];
+  if (state.website) {
+    reasons.push(`the bucket hosts a static website (${state.website}), which S3 serves over HTTP only`);
+    risks.push(WEBSITE_RISK);
+  }
+  if (exceptions.length > 0) {
+    const named = exceptions.map((found) => `${found.statement}: ${found.exceptions.join('; ')}`);
+    reasons.push(`the bucket policy already lets some HTTP requests through (${named.join(' | ')}), which looks deliberate`);
+    for (const found of exceptions) {
+      risks.push(`${found.statement} lets HTTP requests through (${found.exceptions.join('; ')}); the added statement refuses those too`);
+    }
+  }
+  return reasons.length > 0 ? { approvalReason: `${reasons.join('; and ')}: a person decides`, risks } : { risks };
 }
 
 /** The statement AWS documents for this rule, under a Sid no other statement has. */
@@ -97,6 +104,8 @@ function secureTransportStatement(bucketArn: string, taken: readonly Statement[]
 
 type Reading = { parsed: ParsedPolicy; denying?: Statement } | { problem: string };
 
+type Clients = { s3: S3Client };
+
 function read(state: S3BucketSslRequestsOnlyState): Reading | null {
   if (!state.policy) return null;
   let parsed: ParsedPolicy;
@@ -105,11 +114,11 @@ function read(state: S3BucketSslRequestsOnlyState): Reading | null {
   } catch (error) {
     return { problem: `the bucket policy is not a JSON document the bot can edit (${(error as Error).message})` };
   }
-  const denying = parsed.statements.find((statement) => deniesInsecureTransport(statement, state.bucketArn));
+  const denying = parsed.statements.find((statement) => deniesEveryHttpRequest(statement, state.bucketArn));
   return denying ? { parsed, denying } : { parsed };
 }
 
-function describe(state: S3BucketSslRequestsOnlyState): string {
+function describePolicy(state: S3BucketSslRequestsOnlyState): string {
   const reading = read(state);
   if (!reading) return 'no bucket policy: HTTP requests allowed';
   if ('problem' in reading) return 'bucket policy that is not valid JSON';
@@ -119,7 +128,11 @@ function describe(state: S3BucketSslRequestsOnlyState): string {
   return `${count}; ${name} denies HTTP requests`;
 }
 
-const rule: Rule<S3BucketSslRequestsOnlyState, z.infer<typeof params>, { s3: S3Client }> = {
+function describe(state: S3BucketSslRequestsOnlyState): string {
+  return `${describePolicy(state)}${state.website ? `; static website hosting on (${state.website})` : ''}`;
+}
+
+const rule: Rule<S3BucketSslRequestsOnlyState, z.infer<typeof params>, Clients> = {
   id: 's3-bucket-ssl-requests-only',
   title: 'S3 bucket requires HTTPS',
   resource: S3_BUCKET,
@@ -132,7 +145,7 @@ const rule: Rule<S3BucketSslRequestsOnlyState, z.infer<typeof params>, { s3: S3C
   defaultMode: 'auto',
   risk: 'medium',
   params,
-  permissions: { read: ['s3:GetBucketPolicy', 's3:GetBucketTagging'] },
+  permissions: { read: ['s3:GetBucketPolicy', 's3:GetBucketWebsite', 's3:GetBucketTagging'] },
   operations: {
     'S3.PutBucketPolicy': S3_WRITES['S3.PutBucketPolicy'],
     // Only to undo a fix that created the policy.
@@ -140,16 +153,19 @@ const rule: Rule<S3BucketSslRequestsOnlyState, z.infer<typeof params>, { s3: S3C
   },
   readTags: readBucketTags,
 
-  async readState({ clients, target }) {
-    const { GetBucketPolicyCommand } = await import('@aws-sdk/client-s3');
-    const bucketArn = `arn:${partitionOf(target.region)}:s3:::${target.resourceId}`;
-    try {
-      const output = await clients.s3.send(new GetBucketPolicyCommand({ Bucket: target.resourceId, ExpectedBucketOwner: target.account }));
-      return { bucketArn, policy: output.Policy ?? null };
-    } catch (error) {
-      if ((error as Error).name === 'NoSuchBucketPolicy') return { bucketArn, policy: null };
-      throw error;
-    }
+  async readState(context) {
+    const { clients, target, finding } = context;
+    const sdk = await import('@aws-sdk/client-s3');
+    const bucketArn = `arn:${partitionOf(finding)}:s3:::${target.resourceId}`;
+    const policy = clients.s3.send(new sdk.GetBucketPolicyCommand({ Bucket: target.resourceId, ExpectedBucketOwner: target.account })).then(
+      (output) => output.Policy ?? null,
+      (error: Error) => {
+        if (error.name === 'NoSuchBucketPolicy') return null;
+        throw error;
+      },
+    );
+    const [text, website] = await Promise.all([policy, websiteOf(context, sdk)]);
+    return { bucketArn, policy: text, website };
   },
 
   plan(state, _params, finding): Plan {
@@ -191,7 +207,7 @@ const rule: Rule<S3BucketSslRequestsOnlyState, z.infer<typeof params>, { s3: S3C
         ? { operation: 'S3.PutBucketPolicy', input: { ...bucket, Policy: state.policy } }
         : { operation: 'S3.DeleteBucketPolicy', input: bucket },
     };
-    return { status: 'change', summary: step.description, steps: [step], risks: [RISK] };
+    return { status: 'change', summary: step.description, steps: [step], ...askReasons(state, httpExceptions(existing, state.bucketArn)) };
   },
 
   describe,

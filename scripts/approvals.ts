@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
+import { ClientFactory } from '../core/aws/clients.ts';
 import { EventBridgeSink } from '../core/aws/emitter.ts';
 import { EVENTBRIDGE } from '../core/aws/services.ts';
 import { announceRecord } from '../core/engine/announce.ts';
@@ -76,11 +77,11 @@ async function main(argv: string[]): Promise<number> {
   const decision = command as 'approve' | 'reject' | 'exempt';
   const days = values.days === undefined ? undefined : /^\d+$/.test(values.days) ? Number(values.days) : Number.NaN;
   const asked = await ledger.getApproval(id);
-  if (asked && asked.finding.account !== runtime.identity.account) {
+  if (asked && (asked.finding.account !== runtime.identity.account || asked.finding.region !== runtime.identity.region)) {
     // A hub: the member account applies its own decisions.
     const memberBus = values['member-bus'] ?? process.env.HUB_MEMBER_BUS_NAME;
     if (!memberBus) {
-      console.error(`approval ${id} is for account ${asked.finding.account}: give the members' driftfix bus with --member-bus <name> (or HUB_MEMBER_BUS_NAME)`);
+      console.error(`approval ${id} is for account ${asked.finding.account} in ${asked.finding.region}: give the members' driftfix bus with --member-bus <name> (or HUB_MEMBER_BUS_NAME)`);
       return 2;
     }
     return decideForMember(runtime, { approvalId: id, decision, by, days, reason: values.reason, memberBus, json: values.json === true });
@@ -166,8 +167,14 @@ async function decideForMember(
     print(request.json, { approvalId: id, decision, result: 'refused', reason: outcome.reason }, `Refused: ${outcome.reason}. Nothing changed.`);
     return 1;
   }
-  const sink = new EventBridgeSink(() => runtime.factory.shared(EVENTBRIDGE, { record: false }), 'default', memberBus);
+  // PutEvents goes to the member bus's own region.
+  const regional = (region?: string) =>
+    region && region !== runtime.identity.region
+      ? new ClientFactory({ ...runtime.factory.options, region }).shared(EVENTBRIDGE, { record: false })
+      : runtime.factory.shared(EVENTBRIDGE, { record: false });
+  const sink = new EventBridgeSink(regional, 'default', memberBus);
   sink.ownAccount = runtime.identity.account;
+  sink.ownRegion = runtime.identity.region;
   const { account } = outcome.approval.finding;
   try {
     await sink.deliver(outcome.approval, { decision, by, ...(request.days === undefined ? {} : { days: request.days }), ...(request.reason ? { reason: request.reason } : {}) });
@@ -175,6 +182,18 @@ async function decideForMember(
     await ledger.transitionApproval(id, { from: outcome.approval.status, to: 'pending', set: { decidedBy: '', decidedAt: '' } });
     print(request.json, { approvalId: id, decision, result: 'refused', reason: describeError(error) }, `Could not tell account ${account} (${describeError(error)}); the approval is pending again.`);
     return 1;
+  }
+  // The hub's message says so now (a rejection sends no record back: the buttons must go).
+  const slack = slackConfigFromEnv();
+  if (slack) {
+    const who = by.slice(4);
+    const note =
+      decision === 'approve'
+        ? `Approved by ${who} (terminal); the change is being applied in ${account}…`
+        : decision === 'reject'
+          ? `Rejected by ${who} (terminal).`
+          : `Exempted by ${who} (terminal) for ${request.days} days: ${request.reason ?? ''}`;
+    await updateApprovalMessage({ ledger, slack: new SlackWebApi(slack, () => runtime.factory.shared(SECRETS_MANAGER, { record: false })), log: runtime.deps.log }, outcome.approval, note);
   }
   print(request.json, { approvalId: id, decision, result: 'sent', account, bus: memberBus }, `Decision "${decision}" on ${id} sent to account ${account} (bus ${memberBus}); the member applies it and reports back.`);
   return 0;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -101,23 +101,39 @@ async function singleAccountDemo(): Promise<number> {
   console.log(`  npm run approvals -- approve ${website.approvalId}\n`);
   if (!(await approve(runtime, website.approvalId))) return 1;
 
-  console.log('\nAn IAM policy that grants * and s3:* (AWS Config: iam-policy-no-statements-with-admin-access):\n');
+  const database = lines.find((line) => line.outcome === 'pending-approval' && line.resource?.endsWith(`/${DEMO_DATABASE}`));
+  if (!database?.approvalId) {
+    console.error('The public database did not wait for approval; see above.');
+    return 1;
+  }
+  console.log(`\nThe publicly accessible database waits for a person too (rule in approve mode):\n  npm run approvals -- approve ${database.approvalId}\n`);
+  if (!(await approve(runtime, database.approvalId))) return 1;
+
+  console.log('\nAn IAM policy that grants * and s3:*, attached to nothing (AWS Config: iam-policy-no-statements-with-admin-access):\n');
   const policy = await seedTooBroadPolicy(new IAMClient(local));
   const sample = JSON.parse(await readFile('events/config/iam-policy-no-statements-with-admin-access.skipped.json', 'utf8'));
   sample.id = randomUUID();
   sample.detail.resourceId = policy.id;
   sample.detail.newEvaluationResult.evaluationResultIdentifier.evaluationResultQualifier.resourceId = policy.id;
   sample.detail.oldEvaluationResult.evaluationResultIdentifier.evaluationResultQualifier.resourceId = policy.id;
-  const eventFile = join(await mkdtemp(join(tmpdir(), 'driftfix-demo-')), 'iam-policy-event.json');
-  await writeFile(eventFile, JSON.stringify(sample, null, 2));
-  const iamResult = await replayFile(eventFile, runtime, { apply: true });
-  console.log(`${formatResult({ file: eventFile }, iamResult)}\n`);
-  for (const step of iamResult.steps ?? []) console.log(`    ${step.description.replace(/\n/g, '\n    ')}`);
-  if (!iamResult.approvalId) return 1;
-  console.log(`\n  npm run approvals -- approve ${iamResult.approvalId}\n`);
-  const applied = await approve(runtime, iamResult.approvalId);
-  console.log('\nStill waiting: the account-level Block Public Access change (npm run approvals -- list).');
-  return applied ? 0 : 1;
+  const folder = await mkdtemp(join(tmpdir(), 'driftfix-demo-'));
+  try {
+    const eventFile = join(folder, 'iam-policy-event.json');
+    await writeFile(eventFile, JSON.stringify(sample, null, 2));
+    const iamResult = await replayFile(eventFile, runtime, { apply: true });
+    console.log(`${formatResult({ file: eventFile }, iamResult)}\n`);
+    console.log('  With no user, group or role to show what the policy is used for, driftfix narrows nothing: it never');
+    console.log('  cuts access a workload might use (README: "IAM policies: never cut used access").');
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+
+  const waiting = (await runtime.ledger?.listApprovals())?.filter((approval) => approval.status === 'pending') ?? [];
+  console.log(`\nStill waiting for a person: ${waiting.length} approval${waiting.length === 1 ? '' : 's'} (${waiting.map((approval) => approval.resource).join(', ')}).`);
+  console.log(`They live in table ${runtime.settings.table} of this demo's emulator, which stops now. To keep one and decide them:`);
+  console.log(`  MOTO_ACCOUNT_ID=${LOCAL_ACCOUNT} .venv/bin/moto_server -p 5000 &   # moto_server, if it is on your PATH`);
+  console.log(`  npm run demo && AWS_ENDPOINT_URL=http://127.0.0.1:5000 AWS_REGION=us-east-1 REMEDIATION_TABLE=<the table above> npm run approvals -- list`);
+  return 0;
 }
 
 /** What `npm run approvals -- approve <id>` does against a local emulator. */

@@ -111,6 +111,10 @@ async function main(argv: string[]): Promise<number> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+  const foreign = results.filter((result) => result?.outcome === 'rejected' && / this bot runs in \d{12}/.test(result.reason)).length;
+  if (foreign > 0 && process.env.AWS_ENDPOINT_URL) {
+    console.error(`\n${foreign} event(s) are for another account than the emulator's (${runtime.identity.account}): start moto with MOTO_ACCOUNT_ID=<the events' account>, e.g. MOTO_ACCOUNT_ID=111122223333 for the samples.`);
+  }
   if (!values.json) console.error(`\n${files.length} event(s), ${bad} rejected, failed or not posted${apply ? '' : ' (dry run: nothing was changed; add --apply to act)'}`);
   return bad > 0 ? 1 : 0;
 }

@@ -28,16 +28,22 @@ function deployment() {
 
 async function options(resolveVariable) {
   const text = async (name) => String((await resolveVariable(`param:${name}`)) ?? '').trim();
+  // true or false, in any case; anything else stops the packaging rather than meaning false.
+  const flag = async (name) => {
+    const value = (await text(name)).toLowerCase();
+    if (!['', 'true', 'false'].includes(value)) throw new Error(`param ${name} must be true or false, not "${await text(name)}"`);
+    return value === 'true';
+  };
   return {
     service: await resolveVariable('self:service'),
     stage: await resolveVariable('sls:stage'),
     // Replayed events are refused unless a stage turns them on.
-    acceptReplay: (await text('acceptReplay')) === 'true',
+    acceptReplay: await flag('acceptReplay'),
     slackSecretName: await text('slackSecretName'),
     ruleModes: await text('ruleModes'),
     ruleParams: (await text('ruleParams')) || '{}',
     permissionsBoundaryArn: await text('permissionsBoundaryArn'),
-    hub: (await text('hub')) === 'true',
+    hub: await flag('hub'),
     hubAccount: await text('hubAccount'),
     hubRegion: await text('hubRegion'),
     organizationId: await text('organizationId'),

@@ -1,5 +1,5 @@
 import { loadSettings } from '../core/aws/settings.ts';
-import { type AnyRule, ConfigurationError } from '../core/model/index.ts';
+import { type AnyRule, ConfigurationError, REGION_NAME } from '../core/model/index.ts';
 import { ROUTER_FUNCTION, UNHANDLED_FUNCTION } from '../core/intake/routing.ts';
 import { RULES } from '../rules/index.ts';
 
@@ -35,7 +35,7 @@ export function stackName(options: Pick<DeploymentOptions, 'service' | 'stage'>)
 /** The bus members' records go to and decisions come from, named the same in every account. */
 /** The hub's driftfix bus, as a member addresses it (CloudFormation Fn::Sub text). */
 export function hubBusArn(options: Pick<DeploymentOptions, 'service' | 'stage' | 'hubAccount' | 'hubRegion'>): string {
-  return `arn:\${AWS::Partition}:events:${options.hubRegion || '${AWS::Region}'}:${options.hubAccount}:event-bus/${driftfixBusName(options)}`;
+  return `arn:\${AWS::Partition}:events:${options.hubRegion || `\${AWS::Region}`}:${options.hubAccount}:event-bus/${driftfixBusName(options)}`;
 }
 
 export function driftfixBusName(options: Pick<DeploymentOptions, 'service' | 'stage'>): string {
@@ -67,12 +67,15 @@ export function validateOptions(options: DeploymentOptions): void {
   if (options.hub && options.hubAccount) throw new ConfigurationError('a stack is a hub (hub=true) or a member (hubAccount=…), not both');
   if (options.hubAccount && !/^\d{12}$/.test(options.hubAccount)) throw new ConfigurationError(`hubAccount must be a 12-digit account id, not "${options.hubAccount}"`);
   if (options.hubRegion && !options.hubAccount) throw new ConfigurationError('hubRegion is the region of a member\'s hub: set hubAccount too');
-  if (options.hubRegion && !/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(options.hubRegion)) throw new ConfigurationError(`hubRegion must be a region such as eu-west-1, not "${options.hubRegion}"`);
+  if (options.hubRegion && !REGION_NAME.test(options.hubRegion)) throw new ConfigurationError(`hubRegion must be a region such as eu-west-1, not "${options.hubRegion}"`);
   if (options.organizationId && !/^o-[a-z0-9]{10,32}$/.test(options.organizationId)) {
     throw new ConfigurationError(`organizationId must be an AWS Organizations id (o-…), not "${options.organizationId}"`);
   }
   for (const account of options.memberAccounts) {
     if (!/^\d{12}$/.test(account)) throw new ConfigurationError(`memberAccounts: "${account}" is not a 12-digit account id`);
+  }
+  if (!options.hub && (options.organizationId || options.memberAccounts.length > 0)) {
+    throw new ConfigurationError('organizationId and memberAccounts are settings of a hub: add hub=true (a member names its hub with hubAccount)');
   }
   if (options.hub && !options.organizationId && options.memberAccounts.length === 0) {
     throw new ConfigurationError('a hub needs organizationId (o-…) or memberAccounts: its bus admits events from those only');

@@ -76,16 +76,6 @@ function alarm(description: string, metric: { namespace: string; metric: string;
  */
 export function operationsResources(options: DeploymentOptions): Record<string, unknown> {
   const resources: Record<string, unknown> = {};
-  const stack = stackName(options);
-  const bus = driftfixBusName(options);
-  const fromStackRules = {
-    ArnLike: {
-      'aws:SourceArn': [
-        sub(`arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/${stack}-*`),
-        sub(`arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/${bus}/${stack}-*`),
-      ],
-    },
-  };
   const patterns = patternsByFunction(options);
   for (const functionId of eventFunctions().concat(options.hub ? [HUB_NOTIFIER_FUNCTION] : [])) {
     const name = logicalName(functionId);
@@ -101,6 +91,10 @@ export function operationsResources(options: DeploymentOptions): Record<string, 
         RedrivePolicy: { deadLetterTargetArn: getAtt(dlq, 'Arn'), maxReceiveCount: MAX_RECEIVES },
       },
     };
+    const ruleIds = (patterns[functionId] ?? []).map((_pattern, index) => `${name}Events${index + 1}`);
+    // Exactly the EventBridge rules that feed this queue, by ARN: whatever CloudFormation names them
+    // (a StackSet's stack names are long, and generated names are cut to 64 characters).
+    const fromStackRules = { ArnEquals: { 'aws:SourceArn': ruleIds.map((id) => getAtt(id, 'Arn')) } };
     resources[`${queue}Policy`] = {
       Type: 'AWS::SQS::QueuePolicy',
       Properties: {
@@ -152,7 +146,7 @@ export function operationsResources(options: DeploymentOptions): Record<string, 
       namespace: 'AWS/Lambda',
       metric: 'Errors',
       statistic: 'Sum',
-      dimension: { Name: 'FunctionName', Value: `${stack}-${functionId}` },
+      dimension: { Name: 'FunctionName', Value: `${stackName(options)}-${functionId}` },
     });
   }
   if (options.hub || options.hubAccount) Object.assign(resources, busResources(options));

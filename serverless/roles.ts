@@ -94,7 +94,8 @@ export function ownResources(rule: AnyRule, options: DeploymentOptions): unknown
   const arn = rule.resource.iamArn;
   if (!arn?.endsWith('*')) return [];
   // IAM compares names case-sensitively; CloudFormation names roles after the stack as written, buckets in lower case.
-  const prefixes = [...new Set([stackName(options), stackName(options).toLowerCase()])];
+  // The stack as deployed (a StackSet's instances are named after the StackSet), and as `serverless deploy` names it.
+  const prefixes = [...new Set(['${AWS::StackName}', stackName(options), stackName(options).toLowerCase()])];
   const own = prefixes.map((prefix) => sub(arn.replace(/\*$/, `${prefix}-*`)));
   if (arn.endsWith(':role/*')) own.push(sub(arn.replace(/\*$/, 'aws-service-role/*')), sub(arn.replace(/\*$/, 'aws-reserved/*')));
   return own;

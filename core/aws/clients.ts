@@ -12,6 +12,8 @@ export interface ClientOptions {
   endpoint?: string | undefined;
   /** Attempts per call, throttling included. */
   maxAttempts?: number;
+  /** Local runs against an emulator: answers for calls the emulator lacks, added to each new client. */
+  shim?: ((service: string, client: unknown) => void) | undefined;
   /** Credentials other than the default chain's (a local run acting as another account). */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
 }
@@ -53,6 +55,7 @@ export class ClientFactory {
       ...(this.options.credentials ? { credentials: this.options.credentials } : {}),
       ...(endpoint ? { endpoint, ...(spec.local?.(endpoint) ?? {}) } : {}),
     });
+    this.options.shim?.(spec.service, client);
     return options.record === false ? client : recordCalls(client, spec.service);
   }
 

@@ -1,7 +1,7 @@
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Announcement, Announcer } from '../engine/ports.ts';
 import type { Decision } from '../engine/decide.ts';
-import { DETAIL_TYPE, EVENT_SOURCE, type Notification, type PendingApproval } from '../model/index.ts';
+import { DETAIL_TYPE, EVENT_SOURCE, type Notification, type PendingApproval, type Step } from '../model/index.ts';
 import type { DecisionSink } from '../slack/interactivity.ts';
 
 type Entry = { EventBusName: string; Source: string; DetailType: string; Detail: string };
@@ -27,6 +27,8 @@ export function approvedEntry(detail: { approvalId: string; ruleId: string }, bu
 export class EventBridgeSink implements DecisionSink {
   /** This stack's account (in a hub, set per invocation from the function's ARN). */
   ownAccount: string | undefined;
+  /** This stack's region: the hub account's stacks in other regions are members too. */
+  ownRegion: string | undefined;
 
   constructor(
     /** A client in a region: the stack's own, or a member's (PutEvents goes to the bus's own region). */
@@ -37,12 +39,16 @@ export class EventBridgeSink implements DecisionSink {
   ) {}
 
   isRemote(approval: PendingApproval): boolean {
-    return Boolean(this.memberBus) && approval.finding.account !== this.ownAccount;
+    return Boolean(this.memberBus) && !this.isOwn(approval);
+  }
+
+  private isOwn(approval: PendingApproval): boolean {
+    return (this.ownAccount === undefined || approval.finding.account === this.ownAccount) && (this.ownRegion === undefined || approval.finding.region === this.ownRegion);
   }
 
   serves(approval: PendingApproval): boolean {
     // A hub serves its members (the hub's bus admitted their records); a single stack its own account.
-    return Boolean(this.memberBus) || this.ownAccount === undefined || approval.finding.account === this.ownAccount;
+    return Boolean(this.memberBus) || this.isOwn(approval);
   }
 
   async deliver(approval: PendingApproval, decision: { decision: Decision; by: string; days?: number; reason?: string }): Promise<void> {
@@ -84,14 +90,16 @@ export class HubAnnouncer implements Announcer {
   async announce(announcement: Announcement, options: { lookFirst: boolean }): Promise<Notification> {
     let detail = JSON.stringify({ ...announcement, lookFirst: options.lookFirst });
     if (Buffer.byteLength(detail) > MAX_DETAIL_BYTES) {
-      const { record } = announcement;
+      // The states and step inputs stay in the member's table; the hub shows the summaries.
+      const slimSteps = (steps: Step[]) => steps.map((step) => ({ ...step, input: {}, before: null, after: null, undo: null }));
+      const { record, approval } = announcement;
       const slim = {
         ...record,
         ...(record.before ? { before: { summary: record.before.summary, state: null } } : {}),
         ...(record.after ? { after: { summary: record.after.summary, state: null } } : {}),
-        steps: record.steps.map((step) => ({ ...step, input: {}, before: null, after: null, undo: null })),
+        steps: slimSteps(record.steps),
       };
-      detail = JSON.stringify({ ...announcement, record: slim, lookFirst: options.lookFirst });
+      detail = JSON.stringify({ ...announcement, record: slim, ...(approval ? { approval: { ...approval, steps: slimSteps(approval.steps) } } : {}), lookFirst: options.lookFirst });
     }
     await put(await this.client(), { EventBusName: this.hubBusArn, Source: EVENT_SOURCE.member, DetailType: DETAIL_TYPE.record, Detail: detail });
     return { status: 'sent', attempts: 1 };

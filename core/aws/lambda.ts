@@ -14,7 +14,12 @@ function isSqsEvent(event: unknown): event is SQSEvent {
   return Array.isArray(records) && records.length > 0 && records.every((record) => (record as { eventSource?: unknown }).eventSource === 'aws:sqs');
 }
 
-/** Whether another delivery should try again: a failure a retry can settle, or a record Slack did not get. */
+/**
+ * Whether another delivery should try again: a failure a retry can settle, or a record Slack did
+ * not get. The engine says on every failure whether a retry can help (`retryable`); a failure that
+ * does not say (from code outside it) is retried, the safe side: the queue gives up after its
+ * receive count, into the dead-letter queue.
+ */
 export function needsRetry(result: EventResult): boolean {
   return (result.outcome === 'failed' && result.retryable !== false && !result.duplicate) || result.notification === 'failed';
 }

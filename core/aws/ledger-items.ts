@@ -15,10 +15,26 @@ export const KEY = {
 };
 
 export const DAY_SECONDS = 86_400;
-/** A record may be written over only when it is a failure a retry can settle. */
+/**
+ * A record may be written over only when it is a failure a retry can settle, and, when that failure
+ * was posted, only by a version that carries its message (`writableCondition`): the retry's outcome
+ * updates the message instead of posting a second one. A refused write returns the old record.
+ */
 export const RECORD_WRITABLE = 'attribute_not_exists(pk) OR (#status = :final AND outcome = :failed AND attribute_not_exists(needsPerson))';
 export const RECORD_NAMES = { '#status': 'status' };
 export const RECORD_VALUES = { ':final': 'final', ':failed': 'failed' };
+
+/** RECORD_WRITABLE for this record: over a posted failure only with that failure's message. */
+export function writableCondition(record: ChangeRecord): { ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Record<string, unknown> } {
+  const ts = record.notification?.ts;
+  const names = { ...RECORD_NAMES, '#notification': 'notification', '#ts': 'ts' };
+  const message = ts ? '#notification.#ts = :ts' : 'attribute_not_exists(#notification.#ts)';
+  return {
+    ConditionExpression: `${RECORD_WRITABLE.slice(0, -1)} AND ${message})`,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: { ...RECORD_VALUES, ...(ts ? { ':ts': ts } : {}) },
+  };
+}
 export const NOT_ACTIVE = 'attribute_not_exists(pk) OR #until <= :now';
 
 export type Item = Record<string, unknown>;
@@ -26,13 +42,11 @@ export type TransactItem = NonNullable<ConstructorParameters<typeof TransactWrit
 
 
 export function putRecord(table: string, record: ChangeRecord, condition: string): TransactItem {
-  const writable = condition === RECORD_WRITABLE;
   return {
     Put: {
       TableName: table,
       Item: { pk: KEY.record(record.recordId), itemType: 'record', ...record },
-      ConditionExpression: condition,
-      ...(writable ? { ExpressionAttributeNames: RECORD_NAMES, ExpressionAttributeValues: RECORD_VALUES } : {}),
+      ...(condition === RECORD_WRITABLE ? writableCondition(record) : { ConditionExpression: condition }),
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },
   };
@@ -96,6 +110,33 @@ export function closePointer(table: string, key: string, approvalId: string): Tr
   };
 }
 
+
+/** A dead invocation's run-out claim taken over: the lock, and the intent's own claim so that it names the live lease. */
+export function takeOverItems(table: string, request: { lockKey: string; recordId: string; owner: string; leaseUntil: number; now: number }): TransactItem[] {
+  const claim = { owner: request.owner, leaseUntil: request.leaseUntil, lockKey: request.lockKey };
+  return [
+    {
+      Update: {
+        TableName: table,
+        Key: { pk: KEY.lock(request.lockKey) },
+        UpdateExpression: 'SET #owner = :owner, leaseUntil = :lease',
+        ConditionExpression: 'intent = :record AND leaseUntil < :now',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':owner': request.owner, ':lease': request.leaseUntil, ':record': request.recordId, ':now': request.now },
+      },
+    },
+    {
+      Update: {
+        TableName: table,
+        Key: { pk: KEY.record(request.recordId) },
+        UpdateExpression: 'SET claim = :claim',
+        ConditionExpression: '#status = :progress',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':claim': claim, ':progress': 'in-progress' },
+      },
+    },
+  ];
+}
 
 /** The open-approval pointer opened again, if it still names this approval. */
 export function reopenPointer(table: string, key: string, approvalId: string): TransactItem {

@@ -1,28 +1,40 @@
-import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { ChangeRecord, PendingApproval } from '../model/index.ts';
 import { KEY } from './ledger-items.ts';
 
 type Documents = { send: DynamoDBDocumentClient['send'] };
+type Update = { TableName: string; Key: { pk: string }; UpdateExpression: string; ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Record<string, unknown> };
 
 /**
  * At a hub, a member's record and approval as the member reports them; the hub's own fields (its
  * Slack message, a decision taken at the hub) stay until the member reports the approval settled.
+ * One transaction, and only over items that are this account's or new: a member can never write
+ * over another account's record or approval (ids are in every Slack message). False if refused.
  */
-export async function mirrorItems(documents: Documents, table: string, record: ChangeRecord, approval?: PendingApproval): Promise<void> {
+export async function mirrorItems(documents: Documents, table: string, record: ChangeRecord, approval?: PendingApproval): Promise<boolean> {
   // The record as the member has it; the hub's notification (its own message) stays.
   const { notification: _notification, ...fields } = record;
-  await update(documents, table, KEY.record(record.recordId), 'record', fields);
-  if (!approval) return;
-  const { message: _message, status, decidedBy, decidedAt, ...rest } = approval;
-  // A decision taken at the hub stands until the member reports the approval settled.
-  const settled = !['pending', 'approved'].includes(status);
-  await update(documents, table, KEY.approval(approval.approvalId), 'approval', { ...rest, ...(settled ? { status, ...(decidedBy ? { decidedBy } : {}), ...(decidedAt ? { decidedAt } : {}) } : {}) }, settled ? {} : { status, ...(decidedBy ? { decidedBy } : {}), ...(decidedAt ? { decidedAt } : {}) });
+  const items: Update[] = [update(table, KEY.record(record.recordId), 'record', fields, {}, ['account'], record.account)];
+  if (approval) {
+    const { message: _message, status, decidedBy, decidedAt, ...rest } = approval;
+    // A decision taken at the hub stands until the member reports the approval settled.
+    const settled = !['pending', 'approved'].includes(status);
+    const decision = { status, ...(decidedBy ? { decidedBy } : {}), ...(decidedAt ? { decidedAt } : {}) };
+    items.push(update(table, KEY.approval(approval.approvalId), 'approval', { ...rest, ...(settled ? decision : {}) }, settled ? {} : decision, ['finding', 'account'], record.account));
+  }
+  try {
+    await documents.send(new TransactWriteCommand({ TransactItems: items.map((Update) => ({ Update })) }));
+    return true;
+  } catch (error) {
+    if ((error as Error).name === 'TransactionCanceledException') return false;
+    throw error;
+  }
 }
 
-/** SET each field; `ifAbsent` fields only where the item has none yet. */
-async function update(documents: Documents, table: string, pk: string, itemType: string, fields: Record<string, unknown>, ifAbsent: Record<string, unknown> = {}): Promise<void> {
-  const names: Record<string, string> = { '#itemType': 'itemType' };
-  const values: Record<string, unknown> = { ':itemType': itemType };
+/** SET each field (`ifAbsent` ones only where the item has none yet), if the item is new or its `owner` path holds `account`. */
+function update(table: string, pk: string, itemType: string, fields: Record<string, unknown>, ifAbsent: Record<string, unknown>, owner: string[], account: string): Update {
+  const names: Record<string, string> = { '#itemType': 'itemType', '#pk': 'pk' };
+  const values: Record<string, unknown> = { ':itemType': itemType, ':owner': account };
   const assignments = ['#itemType = :itemType'];
   let index = 0;
   for (const [key, value] of Object.entries(fields)) {
@@ -39,8 +51,16 @@ async function update(documents: Documents, table: string, pk: string, itemType:
     assignments.push(`#f${index} = if_not_exists(#f${index}, :v${index})`);
     index += 1;
   }
-  await documents.send(
-    new UpdateCommand({ TableName: table, Key: { pk }, UpdateExpression: `SET ${assignments.join(', ')}`, ExpressionAttributeNames: names, ExpressionAttributeValues: values }),
-  );
+  owner.forEach((part, position) => {
+    names[`#o${position}`] = part;
+  });
+  const ownerPath = owner.map((_part, position) => `#o${position}`).join('.');
+  return {
+    TableName: table,
+    Key: { pk },
+    UpdateExpression: `SET ${assignments.join(', ')}`,
+    ConditionExpression: `attribute_not_exists(#pk) OR ${ownerPath} = :owner`,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
 }
-

@@ -11,17 +11,17 @@ import {
   type Item,
   KEY,
   putRecord,
-  RECORD_NAMES,
-  RECORD_VALUES,
   RECORD_WRITABLE,
   strip,
   type TransactItem,
   withoutClaim,
+  takeOverItems,
+  writableCondition,
   conflictOf,
 } from './ledger-items.ts';
 import { mirrorItems } from './ledger-mirror.ts';
 import { ensureTable } from './table.ts';
-import type { ChangeRecord, Exemption, Notification, PendingApproval, Suppression } from '../model/index.ts';
+import { type ChangeRecord, decisionKey, type Exemption, type Notification, type PendingApproval, type Suppression } from '../model/index.ts';
 
 /**
  * The records table. Every decision is one conditional request (a transaction counts as one):
@@ -67,9 +67,7 @@ export class DynamoLedger implements Ledger {
         new PutCommand({
           TableName: this.table,
           Item: { pk: KEY.record(record.recordId), itemType: 'record', ...record },
-          ConditionExpression: RECORD_WRITABLE,
-          ExpressionAttributeNames: RECORD_NAMES,
-          ExpressionAttributeValues: RECORD_VALUES,
+          ...writableCondition(record),
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
@@ -181,23 +179,9 @@ export class DynamoLedger implements Ledger {
     return (await this.transact(items, [])).ok;
   }
 
+  /** The run-out claim of a dead invocation, taken over: the lock and the intent's claim in one request, so both name the live lease. */
   async takeOver(request: { lockKey: string; recordId: string; owner: string; leaseUntil: number; now: number }): Promise<boolean> {
-    try {
-      await this.documents.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: KEY.lock(request.lockKey) },
-          UpdateExpression: 'SET #owner = :owner, leaseUntil = :lease',
-          ConditionExpression: 'intent = :record AND leaseUntil < :now',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':owner': request.owner, ':lease': request.leaseUntil, ':record': request.recordId, ':now': request.now },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return (await this.transact(takeOverItems(this.table, request), [])).ok;
   }
 
   async requestApproval(request: ApprovalRequest): Promise<Written> {
@@ -267,12 +251,12 @@ export class DynamoLedger implements Ledger {
     return this.get<PendingApproval>(KEY.approval(approvalId));
   }
 
-  async getExemption(ruleId: string, resource: string): Promise<Exemption | undefined> {
-    return this.get<Exemption>(KEY.exemption(`${ruleId}#${resource}`));
+  async getExemption(ruleId: string, resource: string, scope?: string): Promise<Exemption | undefined> {
+    return this.get<Exemption>(KEY.exemption(decisionKey({ ruleId, resource, scope })));
   }
 
-  async mirror(record: ChangeRecord, approval?: PendingApproval): Promise<void> {
-    await mirrorItems(this.documents, this.table, record, approval);
+  async mirror(record: ChangeRecord, approval?: PendingApproval): Promise<boolean> {
+    return mirrorItems(this.documents, this.table, record, approval);
   }
 
   async listApprovals(): Promise<PendingApproval[]> {
@@ -316,7 +300,7 @@ export class DynamoLedger implements Ledger {
   }
 
   async reject(approvalId: string, suppression: Suppression, at: string): Promise<boolean> {
-    const key = `${suppression.ruleId}#${suppression.resource}`;
+    const key = decisionKey(suppression);
     return (
       await this.transact(
         [
@@ -335,7 +319,7 @@ export class DynamoLedger implements Ledger {
   }
 
   async exempt(exemption: Exemption, record: ChangeRecord, at: string): Promise<boolean> {
-    const key = `${exemption.ruleId}#${exemption.resource}`;
+    const key = decisionKey(exemption);
     const items: TransactItem[] = [
       {
         Put: {

@@ -144,7 +144,8 @@ export function hubNotifierHandler(): (event: unknown, context: LambdaContext) =
   const deps = { ledger: lazyLedger(c, table), announcer, log: c.logger, memberAccounts };
   return async (event, context) => {
     c.logger.addContext(context as never);
-    return processLambdaEvent(event, (raw) => relayMemberRecord(raw, deps), c.logger);
+    const own = { ...deps, ownAccount: accountOf(context) };
+    return processLambdaEvent(event, (raw) => relayMemberRecord(raw, own), c.logger);
   };
 }
 
@@ -166,6 +167,7 @@ export function slackActionsHandler(): (event: APIGatewayProxyEventV2, context?:
     return factory.shared(EVENTBRIDGE, { record: false });
   };
   const sink = new EventBridgeSink(eventsIn, c.env.EVENT_BUS_NAME || 'default', c.env.HUB_MEMBER_BUS_NAME);
+  sink.ownRegion = c.region;
   const deps = {
     ledger: lazyLedger(c, table),
     slack: api,

@@ -9,9 +9,29 @@ export function isAnnounced(record: Pick<ChangeRecord, 'outcome' | 'approvalId'>
   return ANNOUNCED.has(record.outcome) || Boolean(record.approvalId);
 }
 
-/** A record whose message has not gone out yet (the post failed, or the process stopped before it). */
+/**
+ * A record whose message has not gone out yet (the post failed, or the process stopped before it),
+ * or whose earlier message (of a failed attempt) still waits to be updated.
+ */
 export function needsAnnouncement(record: ChangeRecord): boolean {
-  return record.status === 'final' && isAnnounced(record) && (record.notification === undefined || record.notification.status === 'pending');
+  const announced = isAnnounced(record) || messageOf(record) !== undefined;
+  return record.status === 'final' && announced && (record.notification === undefined || record.notification.status === 'pending');
+}
+
+/** The Slack message a record has (its own, posted by an earlier attempt of it). */
+export function messageOf(record: Pick<ChangeRecord, 'notification'>): { channel: string; ts: string } | undefined {
+  const { channel, ts } = record.notification ?? {};
+  return channel && ts ? { channel, ts } : undefined;
+}
+
+/**
+ * A failed record a retry may write over, with the message it posted. The table refuses to write
+ * over it unless the new version carries that message, so that the retry's outcome updates the
+ * message instead of posting a second one (one message per record).
+ */
+export function earlierMessage(record: ChangeRecord | undefined): Notification | undefined {
+  if (record?.status !== 'final' || record.outcome !== 'failed' || record.needsPerson) return undefined;
+  return messageOf(record) ? record.notification : undefined;
 }
 
 export interface AnnounceContext {
@@ -39,7 +59,8 @@ export async function announceRecord(record: ChangeRecord, context: AnnounceCont
     return { status: 'log-only', attempts };
   }
   try {
-    const updates = record.outcome !== 'pending-approval' && approval?.message ? approval.message : undefined;
+    // The approval's question is updated with its outcome; a record that has a message of its own updates it.
+    const updates = (record.outcome !== 'pending-approval' && approval?.message ? approval.message : undefined) ?? messageOf(record);
     const notification = await announcer.announce(
       {
         record,

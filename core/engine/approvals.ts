@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { type AnyRule, canonicalJson, type Finding, type PendingApproval, recordIdFor, type Step } from '../model/index.ts';
+import { type AnyRule, canonicalJson, decisionKey, type Finding, type PendingApproval, recordIdFor, type Step } from '../model/index.ts';
 import type { ApprovedEvent } from '../intake/intake.ts';
-import { announceRecord, notificationResult } from './announce.ts';
+import { announceRecord, earlierMessage, notificationResult } from './announce.ts';
 import { withCallLog } from './call-log.ts';
 import { carryThrough, claimChange } from './change.ts';
 import { afterApprovalRequest } from './follow-ups.ts';
 import { type Observation, observe } from './observe.ts';
-import type { EngineDeps } from './ports.ts';
+import type { Conflict, EngineDeps } from './ports.ts';
+import { recover } from './recovery.ts';
+import { reportExisting } from './report.ts';
 import { resolveConflict, settleOutcome } from './settle.ts';
 import { bare, type EventResult } from './results.ts';
 import { Run } from './run.ts';
@@ -28,6 +30,7 @@ export async function requestApproval(run: Run, seen: Observation & { kind: 'see
     ruleTitle: run.rule.title,
     resource: run.resource,
     finding: run.finding,
+    ...(run.scope ? { scope: run.scope } : {}),
     steps: plan.steps,
     reason: plan.approvalReason ?? `rule ${run.rule.id} runs in approve mode`,
     ...(plan.risks ? { risks: plan.risks } : {}),
@@ -36,14 +39,21 @@ export async function requestApproval(run: Run, seen: Observation & { kind: 'see
     expiresAt: new Date(createdAt.getTime() + run.deps.settings.approvalTtlHours * 3_600_000).toISOString(),
   };
   const details = { before: seen.before, steps: plan.steps, approvalId: approval.approvalId, ...(plan.risks ? { risks: plan.risks } : {}) };
-  const record = run.record('pending-approval', `waiting for approval (${approval.reason}): ${plan.summary}`, {
+  let record = run.record('pending-approval', `waiting for approval (${approval.reason}): ${plan.summary}`, {
     ...details,
     notification: { status: 'pending', attempts: 0 },
   });
-  const written = await run.ledger.requestApproval({ record, approval, openKey: `${run.rule.id}#${run.resource}`, now: run.now(), guards: run.guards });
+  const request = { approval, openKey: decisionKey({ ruleId: run.rule.id, resource: run.resource, scope: approval.scope }), now: run.now(), guards: run.guards };
+  let written = await run.ledger.requestApproval({ ...request, record });
+  // Over an earlier failed attempt that was posted: the question takes that message's place.
+  const earlier = written.ok ? undefined : earlierMessage(written.conflict.record);
+  if (!written.ok && earlier && Object.keys(written.conflict).length === 1) {
+    record = { ...record, notification: { ...earlier, status: 'pending' } };
+    written = await run.ledger.requestApproval({ ...request, record });
+  }
   if (!written.ok) {
     const open = written.conflict.openApproval;
-    if (open && !written.conflict.record) {
+    if (open && (!written.conflict.record || earlierMessage(written.conflict.record))) {
       // AWS Config re-evaluates periodically; one question per resource is enough.
       return settleOutcome(run, seen, 'pending-approval', `already waiting for approval ${open.approvalId}: ${plan.summary}`, {
         ...details,
@@ -93,17 +103,31 @@ export async function processApproved(event: ApprovedEvent, rule: AnyRule, deps:
   return withCallLog(async (callLog) => {
     const run = new Run(rule, finding, deps, callLog, recordIdFor(`approval:${approval.approvalId}`, rule.id));
     if (approval.status !== 'approved') {
+      // Handled before (applied, stale, failed): a redelivery is answered with that record as it is now.
+      // An intent of this approval left unfinished is completed (without applying more: it is not approved).
+      const handled = await run.ledger.getRecord(approval.resultRecordId ?? run.recordId);
+      if (handled?.status === 'in-progress') return recover(run, await observe(run), handled);
+      if (handled) return reportExisting(run, handled);
       return run.result('skipped', `approval ${approval.approvalId} is ${approval.status}, not approved: nothing applied`, { approvalId: approval.approvalId });
     }
     return applyApproved(run, approval);
   });
 }
 
+/**
+ * The approved plan, against the live resource. Its own intent (record `approval:<id>`) is found
+ * by the record's conditional write, before the approval is ever marked stale: an invocation that
+ * stopped after its write is completed from the resource (`recover`), never taken for a plan that
+ * no longer holds.
+ */
 async function applyApproved(run: Run, approval: PendingApproval): Promise<EventResult> {
-  const stale = async (outcome: 'skipped' | 'compliant' | 'failed', reason: string, seen: Observation, extra = {}) => {
-    await run.ledger.transitionApproval(approval.approvalId, { from: 'approved', to: 'stale', set: { resultRecordId: run.recordId } });
-    return settleOutcome(run, seen, outcome, reason, { approvalId: approval.approvalId, decidedBy: approval.decidedBy, ...extra }, { approval: { ...approval, status: 'stale', resultRecordId: run.recordId } });
-  };
+  // The record first: refused while an intent of this approval exists, which is then completed instead.
+  const stale = (outcome: 'skipped' | 'compliant', reason: string, seen: Observation, extra = {}) =>
+    settleOutcome(run, seen, outcome, reason, { approvalId: approval.approvalId, decidedBy: approval.decidedBy, ...extra }, {
+      approval: { ...approval, status: 'stale', resultRecordId: run.recordId },
+      afterWrite: () => run.ledger.transitionApproval(approval.approvalId, { from: 'approved', to: 'stale', set: { resultRecordId: run.recordId } }),
+      onConflict: (conflict) => approvedConflict(run, seen, conflict, approval),
+    });
   const seen = await observe(run);
   if (seen.kind === 'unreadable') return run.result('failed', seen.reason, { retryable: true, approvalId: approval.approvalId });
   if (seen.kind !== 'seen') return stale('skipped', `${seen.reason}; the approved change was not applied`, seen);
@@ -119,6 +143,21 @@ async function applyApproved(run: Run, approval: PendingApproval): Promise<Event
   }
   const claim = await claimChange(run, { steps: approval.steps, risks: approval.risks }, before, seen.readSince, approval);
   if (claim.kind === 'claimed') return carryThrough(run, claim.claimed);
-  const next = await resolveConflict(run, seen, claim.conflict, false);
+  return approvedConflict(run, seen, claim.conflict, approval);
+}
+
+/**
+ * Why the approved change's write was refused. Its intent is recovered; a record settled while the
+ * approval still reads approved (the process stopped between the two) settles the approval too,
+ * and the redelivery is answered with the record.
+ */
+async function approvedConflict(run: Run, seen: Observation, conflict: Conflict, approval: PendingApproval): Promise<EventResult> {
+  const record = conflict.record;
+  if (record?.status === 'final' && !earlierMessage(record)) {
+    const to = record.outcome === 'remediated' ? 'applied' : record.outcome === 'failed' ? 'failed' : 'stale';
+    await run.ledger.transitionApproval(approval.approvalId, { from: 'approved', to, set: { resultRecordId: record.recordId } });
+    return reportExisting(run, record);
+  }
+  const next = await resolveConflict(run, seen, conflict, false);
   return next === 'look-again' ? run.result('failed', 'the resource changed while it was being read; retried', { retryable: true }) : next;
 }

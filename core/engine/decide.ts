@@ -1,4 +1,4 @@
-import { type ChangeRecord, type Exemption, type PendingApproval, recordIdFor, type Suppression } from '../model/index.ts';
+import { type ChangeRecord, decisionKey, type Exemption, type PendingApproval, recordIdFor, type Suppression } from '../model/index.ts';
 import type { Ledger } from './ports.ts';
 
 export type Decision = 'approve' | 'reject' | 'exempt';
@@ -9,6 +9,8 @@ export type DecisionOutcome =
 
 export const APPROVAL_ID = /^apr-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const MAX_EXEMPTION_DAYS = 365;
+/** An exception's reason: what the form takes and what a member stack accepts from its hub. */
+export const MAX_EXEMPTION_REASON = 500;
 
 export interface DecisionRequest {
   approvalId: string;
@@ -52,12 +54,13 @@ export async function decideApproval(ledger: Ledger, request: DecisionRequest): 
           to: 'approved',
           notExpiredAt: at,
           set: { decidedBy: request.by, decidedAt: at },
-          closeOpen: `${current.ruleId}#${current.resource}`,
+          closeOpen: decisionKey(current),
         });
   } else if (request.decision === 'reject') {
     suppression = {
       ruleId: current.ruleId,
       resource: current.resource,
+      ...(current.scope ? { scope: current.scope } : {}),
       until: new Date(request.now + request.suppressionDays * 86_400_000).toISOString(),
       by: request.by,
       approvalId: current.approvalId,
@@ -70,9 +73,10 @@ export async function decideApproval(ledger: Ledger, request: DecisionRequest): 
       return { kind: 'refused', reason: `an exception lasts a whole number of days from 1 to ${MAX_EXEMPTION_DAYS}`, approval: current };
     }
     if (!reason) return { kind: 'refused', reason: 'an exception needs a reason', approval: current };
+    if ([...reason].length > MAX_EXEMPTION_REASON) return { kind: 'refused', reason: `an exception's reason is at most ${MAX_EXEMPTION_REASON} characters`, approval: current };
     const until = new Date(request.now + days * 86_400_000).toISOString();
     const exemptionRecordOf = exemptionRecord(current, { until, by: request.by, reason, at });
-    exemption = { ruleId: current.ruleId, resource: current.resource, until, by: request.by, reason, recordId: exemptionRecordOf.recordId, approvalId: current.approvalId };
+    exemption = { ruleId: current.ruleId, resource: current.resource, ...(current.scope ? { scope: current.scope } : {}), until, by: request.by, reason, recordId: exemptionRecordOf.recordId, approvalId: current.approvalId };
     if (request.copyOnly) moved = await copy('exempted');
     else {
       record = exemptionRecordOf;

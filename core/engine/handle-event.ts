@@ -1,4 +1,4 @@
-import type { AnyRule, ConfigRuleTrigger, Finding } from '../model/index.ts';
+import { type AnyRule, type ConfigRuleTrigger, decisionKey, type Finding, type PendingApproval, recordIdFor } from '../model/index.ts';
 import { type HubDecision, type IntakeResult, intakeEvent } from '../intake/intake.ts';
 import { chooseRule, targetOf } from '../intake/routing.ts';
 import { announceRecord } from './announce.ts';
@@ -105,6 +105,29 @@ export async function routeConfigEvent(raw: unknown, rules: readonly AnyRule[], 
   });
 }
 
+/**
+ * A decision the member did not take (decided here already, expired, …) is reported back, so that
+ * the hub's copy and its message say what the member's approval is, instead of "applying…" for
+ * ever. An expired question is closed (stale), so that the next finding may ask again.
+ */
+async function reportRefusal(approval: PendingApproval, reason: string, rule: AnyRule, deps: EngineDeps, eventId: string): Promise<string | undefined> {
+  const ledger = deps.ledger;
+  if (!ledger) return undefined;
+  let current = approval;
+  if (current.status === 'pending' && Date.parse(current.expiresAt) <= (deps.now ?? Date.now)()) {
+    if (await ledger.transitionApproval(current.approvalId, { from: 'pending', to: 'stale', closeOpen: decisionKey(current) })) current = { ...current, status: 'stale' };
+  }
+  return withCallLog(async (callLog) => {
+    const run = new Run(rule, current.finding, deps, callLog, recordIdFor(`decision:${eventId}`, rule.id));
+    const record = run.record('skipped', reason, { approvalId: current.approvalId });
+    const written = await ledger.settle(record);
+    if (!written.ok) return undefined; // a redelivery of the same decision: reported the first time
+    const notification = await announceRecord(record, { announcer: deps.announcer, log: deps.log, rule, approval: current });
+    await ledger.setNotification(record, notification);
+    return record.recordId;
+  });
+}
+
 /** A member stack receives its hub's decision: it decides its own approval, under its own conditions, then acts. */
 async function processDecision(decision: HubDecision, rule: AnyRule, deps: EngineDeps, options: HandleOptions): Promise<EventResult> {
   if (decision.ruleId !== rule.id) return bare('rejected', `decision is for rule ${decision.ruleId}, not ${rule.id}`, { eventId: decision.eventId });
@@ -124,7 +147,9 @@ async function processDecision(decision: HubDecision, rule: AnyRule, deps: Engin
   if (approval && approval.ruleId !== rule.id) return bare('rejected', `approval ${approval.approvalId} belongs to rule ${approval.ruleId}`, { eventId: decision.eventId });
   const redelivered = outcome.kind === 'refused' && decision.decision === 'approve' && approval?.status === 'approved' && approval.decidedBy === decision.by;
   if (outcome.kind === 'refused' && !redelivered) {
-    return bare('skipped', `decision by ${decision.by} not taken: ${outcome.reason}`, { rule: rule.id, eventId: decision.eventId, approvalId: decision.approvalId });
+    const reason = `decision "${decision.decision}" by ${decision.by} not taken: ${outcome.reason}`;
+    const reported = approval ? await reportRefusal(approval, reason, rule, deps, decision.eventId) : undefined;
+    return bare('skipped', reason, { rule: rule.id, eventId: decision.eventId, approvalId: decision.approvalId, ...(reported ? { recordId: reported } : {}) });
   }
   if (decision.decision === 'approve') return processApproved({ eventId: decision.eventId, approvalId: decision.approvalId, ruleId: rule.id }, rule, deps, options);
   if (outcome.kind === 'decided' && outcome.record && approval) {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { assertSafeShape } from '../intake/safe-json.ts';
-import { describeIssues, envelopeSchema, PRINTABLE_ASCII } from '../intake/schemas.ts';
-import { type ChangeRecord, DETAIL_TYPE, describeError, EVENT_SOURCE, type PendingApproval } from '../model/index.ts';
+import { describeIssues, envelopeSchema, PRINTABLE_ASCII, REGION_NAME } from '../intake/schemas.ts';
+import { APPROVAL_STATUSES, type ChangeRecord, DETAIL_TYPE, describeError, EVENT_SOURCE, OUTCOME, type PendingApproval } from '../model/index.ts';
 import { notificationResult } from './announce.ts';
 import type { Announcer, EngineLog, Ledger } from './ports.ts';
 import { bare, type EventResult } from './results.ts';
@@ -20,9 +20,15 @@ export interface HubDeps {
   now?: () => number;
   /** Without AWS Organizations: the accounts whose records are taken. */
   memberAccounts?: readonly string[] | undefined;
+  /** The hub's own account: its own stack records itself, so a "member record" from it is refused. */
+  ownAccount?: string | undefined;
 }
 
 const id = z.string().min(1).max(256).regex(PRINTABLE_ASCII);
+const ACCOUNT = z.string().regex(/^\d{12}$/);
+const REGION = z.string().regex(REGION_NAME);
+const TIME = z.string().min(1).max(40);
+const step = z.object({ operation: z.string().min(1).max(128), description: z.string().max(5_000) }).passthrough();
 const recordSchema = z
   .object({
     recordId: z.string().regex(/^rec-[0-9a-f]{24}$/),
@@ -30,26 +36,44 @@ const recordSchema = z
     eventId: id,
     ruleId: z.string().regex(/^[a-z0-9-]{1,64}$/),
     resource: z.string().min(1).max(2048),
-    account: z.string().regex(/^\d{12}$/),
-    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/),
-    outcome: z.string().max(32),
+    account: ACCOUNT,
+    region: REGION,
+    outcome: z.enum(Object.values(OUTCOME) as [string, ...string[]]),
     reason: z.string().max(20_000),
+    trigger: z.object({ kind: z.string().min(1).max(32) }).passthrough(),
     approvalId: z.string().regex(/^apr-[0-9a-f-]{36}$/).optional(),
-    steps: z.array(z.unknown()).max(50),
-    createdAt: z.string().max(40),
-    updatedAt: z.string().max(40),
+    steps: z.array(step).max(50),
+    createdAt: TIME,
+    updatedAt: TIME,
   })
   .passthrough();
+const approvalSchema = z
+  .object({
+    approvalId: z.string().regex(/^apr-[0-9a-f-]{36}$/),
+    status: z.enum(APPROVAL_STATUSES),
+    recordId: z.string().regex(/^rec-[0-9a-f]{24}$/),
+    ruleId: z.string().regex(/^[a-z0-9-]{1,64}$/),
+    ruleTitle: z.string().min(1).max(200),
+    resource: z.string().min(1).max(2048),
+    finding: z.object({ account: ACCOUNT, region: REGION, trigger: z.object({ kind: z.string().min(1).max(32) }).passthrough() }).passthrough(),
+    steps: z.array(step).max(50),
+    reason: z.string().max(20_000),
+    risk: z.enum(['low', 'medium', 'high']),
+    createdAt: TIME,
+    expiresAt: TIME,
+  })
+  .passthrough();
+
+/** Only AWS console links go into the hub's channel: a member's text cannot carry a link or a mention there. */
+const CONSOLE_URL = /^https:\/\/([a-z0-9-]+\.)*console\.(aws\.amazon\.com|amazonaws-us-gov\.com|amazonaws\.cn)\/[^\s<>|]*$/;
+const plain = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 const detailSchema = z.object({
   record: recordSchema,
   ruleTitle: z.string().min(1).max(200),
   risk: z.enum(['low', 'medium', 'high']),
   approvalId: z.string().regex(/^apr-[0-9a-f-]{36}$/).optional(),
-  approval: z
-    .object({ approvalId: z.string().regex(/^apr-[0-9a-f-]{36}$/), status: z.string().max(16), finding: z.object({ account: z.string(), region: z.string() }).passthrough() })
-    .passthrough()
-    .optional(),
+  approval: approvalSchema.optional(),
   note: z.string().max(3000).optional(),
   consoleUrl: z.string().url().max(2048).optional(),
   lookFirst: z.boolean().optional(),
@@ -69,6 +93,9 @@ export async function relayMemberRecord(raw: unknown, deps: HubDeps): Promise<Ev
   if (source !== EVENT_SOURCE.member || envelope.data['detail-type'] !== DETAIL_TYPE.record) {
     return bare('rejected', `the hub takes member records (${EVENT_SOURCE.member} / ${DETAIL_TYPE.record}) only`, { eventId });
   }
+  if (deps.ownAccount && account === deps.ownAccount) {
+    return bare('rejected', `a record from the hub's own account ${account}: the hub's own stack records its own changes`, { eventId });
+  }
   if (deps.memberAccounts && deps.memberAccounts.length > 0 && !deps.memberAccounts.includes(account)) {
     return bare('rejected', `account ${account} is not a member of this hub`, { eventId });
   }
@@ -81,17 +108,21 @@ export async function relayMemberRecord(raw: unknown, deps: HubDeps): Promise<Ev
   if (record.account !== account || record.region !== region) {
     return bare('rejected', `a record of ${record.account}/${record.region} sent by ${account}/${region}`, { eventId });
   }
-  if (approval && (approval.finding.account !== account || approval.approvalId !== (record.approvalId ?? approval.approvalId))) {
-    return bare('rejected', `approval ${approval.approvalId} is not ${account}'s or not this record's`, { eventId });
+  if (approval && (approval.finding.account !== account || approval.finding.region !== region || approval.approvalId !== (record.approvalId ?? approval.approvalId))) {
+    return bare('rejected', `approval ${approval.approvalId} is not ${account}/${region}'s or not this record's`, { eventId });
   }
   const before = approval ? await deps.ledger.getApproval(approval.approvalId) : undefined;
-  // Seen before without a message on record: an earlier delivery may have posted it and stopped.
   const seen = await deps.ledger.getRecord(record.recordId);
-  const lookFirst = detail.lookFirst === true || (seen !== undefined && !seen.notification?.ts);
-  await deps.ledger.mirror(record, approval);
-  const waiting = record.outcome === 'pending-approval' && approval?.status === 'pending';
-  // The question keeps its message: a later record of the same approval updates it.
-  const updates = before?.message;
+  if (!(await deps.ledger.mirror(record, approval))) {
+    return bare('rejected', `record ${record.recordId} or approval ${approval?.approvalId ?? '-'} at the hub belongs to another account than ${account}`, { eventId });
+  }
+  // A question the hub has already decided is not asked again by a redelivered record.
+  const waiting = record.outcome === 'pending-approval' && approval?.status === 'pending' && (!before || before.status === 'pending');
+  // The question keeps its message: a later record of the same approval updates it; a record
+  // posted before (a redelivery) updates its own message; seen before without one, it is looked for.
+  const updates = before?.message ?? (seen?.notification?.channel && seen.notification.ts ? { channel: seen.notification.channel, ts: seen.notification.ts } : undefined);
+  const lookFirst = detail.lookFirst === true || (seen !== undefined && !updates);
+  const consoleUrl = detail.consoleUrl && CONSOLE_URL.test(detail.consoleUrl) ? detail.consoleUrl : undefined;
   let notification: ChangeRecord['notification'];
   try {
     notification = await deps.announcer.announce(
@@ -101,8 +132,8 @@ export async function relayMemberRecord(raw: unknown, deps: HubDeps): Promise<Ev
         risk: detail.risk,
         ...(waiting && approval ? { approvalId: approval.approvalId, approval } : {}),
         ...(updates ? { updates } : {}),
-        ...(detail.note ? { note: detail.note } : {}),
-        ...(detail.consoleUrl ? { consoleUrl: detail.consoleUrl } : {}),
+        ...(detail.note ? { note: plain(detail.note) } : {}),
+        ...(consoleUrl ? { consoleUrl } : {}),
       },
       { lookFirst },
     );
@@ -119,6 +150,7 @@ export async function relayMemberRecord(raw: unknown, deps: HubDeps): Promise<Ev
     recordId: record.recordId,
     ...(record.approvalId ? { approvalId: record.approvalId } : {}),
     ...(reported ? { notification: reported } : {}),
-    ...(reported === 'failed' ? { retryable: true } : {}),
+    // The member's outcome is the member's: only a post that failed here is worth a retry.
+    retryable: reported === 'failed',
   });
 }

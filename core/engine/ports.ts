@@ -152,12 +152,13 @@ export interface Ledger {
   reject(approvalId: string, suppression: Suppression, at: string): Promise<boolean>;
   /** An exception: its record, the exemption and (when it answers one) the approval moved to exempted, in one request. */
   exempt(exemption: Exemption, record: ChangeRecord, at: string): Promise<boolean>;
-  getExemption(ruleId: string, resource: string): Promise<Exemption | undefined>;
+  getExemption(ruleId: string, resource: string, scope?: string): Promise<Exemption | undefined>;
   /**
    * At a hub: a member's record (and the approval it asks for or answers), as the member reports it.
    * The hub's own fields (its Slack message, a decision taken here) are kept.
    */
-  mirror(record: ChangeRecord, approval?: PendingApproval): Promise<void>;
+  /** A member's record (and approval) kept at the hub; false when one of them is another account's. */
+  mirror(record: ChangeRecord, approval?: PendingApproval): Promise<boolean>;
 }
 
 /** Where records and approval requests go: Slack, the hub stack, or the log. */

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { canonicalJson, type ChangeRecord, type Step } from '../model/index.ts';
+import { type AnyRule, canonicalJson, type ChangeRecord, type Step } from '../model/index.ts';
 import { carryThrough, finish, leaseMs } from './change.ts';
 import { afterChange } from './follow-ups.ts';
-import { isDone, type Observation } from './observe.ts';
+import { isDone, type Observation, observe } from './observe.ts';
 import type { EventResult } from './results.ts';
 import type { Run } from './run.ts';
 
@@ -17,24 +17,35 @@ export function remainingSteps(intended: Step[], live: Step[]): Step[] | null {
   return null;
 }
 
+/** What two states must share to count as the same (the rule's `fingerprint`, or the whole state). */
+export function fingerprintOf(rule: Pick<AnyRule, 'fingerprint'>): (state: unknown) => string {
+  return (state) => canonicalJson(rule.fingerprint ? rule.fingerprint(state as never) : state);
+}
+
 /**
- * An intent left unfinished by an invocation that stopped (a crash, a timeout) after claiming the
- * resource. Its claim has run out; the live resource says what happened:
+ * An intent left unfinished by an invocation that stopped (a crash, a timeout, a write whose answer
+ * was lost) after claiming the resource. Its claim has run out (the record's claim names the live
+ * lease, also after a takeover); the live resource says what happened:
  * - it complies: the change took effect; the record becomes `remediated` with the state before it,
  *   so that rollback works;
- * - it still calls for (the rest of) the planned steps: they are applied now;
+ * - it still calls for (the rest of) the planned steps: they are applied now (for an approved change,
+ *   only while the approval is still approved), and the record keeps every step of the plan;
  * - anything else: the record is `failed` with both states, for a person.
+ * An unfinished rollback is completed as a rollback (`recoverRollback`).
  */
-export async function recover(run: Run, seen: Observation, intent: ChangeRecord): Promise<EventResult> {
-  const now = run.now();
-  if (intent.claim && intent.claim.leaseUntil > now) {
+export async function recover(run: Run, observed: Observation & { transient?: boolean }, intent: ChangeRecord): Promise<EventResult> {
+  if (intent.claim && intent.claim.leaseUntil > run.now()) {
     return run.result('failed', `record ${intent.recordId} is being completed by another invocation (its claim runs until ${new Date(intent.claim.leaseUntil).toISOString()}); this delivery is retried`, {
       recordId: intent.recordId,
       retryable: true,
     });
   }
-  // What the rule needs to judge the resource is still being prepared: look again with the next delivery.
-  if (seen.kind === 'unreadable' && seen.notReady) return run.result('failed', seen.reason, { recordId: intent.recordId, retryable: true });
+  // A read begun while the dead invocation's claim was live may have missed its write: read again.
+  const stale = observed.kind === 'seen' && observed.readSince <= (intent.claim?.leaseUntil ?? 0);
+  const seen = stale ? await observe(run) : observed;
+  // The resource cannot be judged right now (not ready, throttled): the intent stays for the next delivery.
+  if (seen.kind === 'unreadable' && (seen.notReady || seen.transient)) return run.result('failed', seen.reason, { recordId: intent.recordId, retryable: true });
+  if (intent.rollbackOf) return recoverRollback(run, seen, intent);
   const approval = intent.approvalId ? await run.ledger.getApproval(intent.approvalId) : undefined;
   const before = intent.before ?? { summary: 'unknown', state: null };
   const base = {
@@ -43,11 +54,13 @@ export async function recover(run: Run, seen: Observation, intent: ChangeRecord)
     recovered: true,
     ...(intent.approvalId ? { approvalId: intent.approvalId, decidedBy: intent.decidedBy } : {}),
     ...(intent.risks ? { risks: intent.risks } : {}),
+    ...(intent.notification ? { notification: intent.notification } : {}),
   };
   const takeOver = { owner: randomUUID() };
+  const completed = { takeOver: true, changed: true };
   if (seen.kind !== 'seen') {
     const record = run.record('failed', `an earlier invocation stopped in the middle of this change, and now: ${seen.reason}; a person should check the resource`, { ...base, needsPerson: true });
-    return finish(run, record, takeOver, approval, { takeOver: true, changed: true });
+    return finish(run, record, takeOver, approval, completed);
   }
   if (isDone(seen.plan)) {
     const summary = intent.steps.map((step) => step.description).join('; ');
@@ -56,19 +69,79 @@ export async function recover(run: Run, seen: Observation, intent: ChangeRecord)
       ...base,
       after: seen.before,
     });
-    return finish(run, record, takeOver, approval, { takeOver: true, changed: true });
+    return finish(run, record, takeOver, approval, completed);
   }
   const remaining = seen.plan.status === 'change' ? remainingSteps(intent.steps, seen.plan.steps) : null;
+  if (remaining && approval && approval.status !== 'approved') {
+    // The approval moved since the claim (a hand-over undone, a refusal): nothing more is applied on its strength.
+    const partial = remaining.length < intent.steps.length;
+    const record = run.record(
+      'failed',
+      `an earlier invocation stopped in the middle of this approved change, and approval ${approval.approvalId} is now ${approval.status}: the rest was not applied${partial ? '; the resource is half-changed, a person should finish or undo it' : ''}`,
+      { ...base, after: seen.before, ...(partial ? { needsPerson: true } : {}) },
+    );
+    return finish(run, record, takeOver, approval, { ...completed, retryable: false });
+  }
   if (remaining) {
+    const now = run.now();
     const leaseUntil = now + leaseMs(run);
     const taken = await run.ledger.takeOver({ lockKey: intent.claim?.lockKey ?? run.resource, recordId: intent.recordId, owner: takeOver.owner, leaseUntil, now });
-    if (!taken) return run.result('failed', `another invocation took over record ${intent.recordId} first; this delivery is retried`, { retryable: true });
-    return carryThrough(run, { owner: takeOver.owner, leaseUntil, steps: remaining, before, approval, recovered: true });
+    if (!taken) return run.result('failed', `another invocation took over record ${intent.recordId} first; this delivery is retried`, { recordId: intent.recordId, retryable: true });
+    return carryThrough(run, { owner: takeOver.owner, leaseUntil, steps: intent.steps, toApply: remaining, before, approval, recovered: true, notification: intent.notification });
   }
   const record = run.record(
     'failed',
     `an earlier invocation stopped in the middle of this change, and the resource is now neither as it was (${before.summary}) nor as planned (${seen.before.summary}); a person should compare the two states`,
     { ...base, after: seen.before, needsPerson: true },
   );
-  return finish(run, record, takeOver, approval, { takeOver: true, changed: true });
+  return finish(run, record, takeOver, approval, completed);
+}
+
+/**
+ * A rollback that stopped (its process died, or its write's answer was lost), met by a delivery of
+ * the same rule: completed as a rollback from what the resource shows. Back at the original's
+ * state before → `rolled-back`, and the original marked; still as the bot left it → nothing was
+ * undone, `failed` (running the rollback again starts it afresh); anything else → for a person.
+ */
+async function recoverRollback(run: Run, seen: Observation, intent: ChangeRecord): Promise<EventResult> {
+  const originalId = intent.rollbackOf as string;
+  const original = await run.ledger.getRecord(originalId);
+  const base = {
+    ...(intent.before ? { before: intent.before } : {}),
+    steps: intent.steps,
+    rollbackOf: originalId,
+    recovered: true,
+    ...(intent.decidedBy ? { decidedBy: intent.decidedBy } : {}),
+    ...(intent.notification ? { notification: intent.notification } : {}),
+  };
+  const takeOver = { owner: randomUUID() };
+  const completed = { takeOver: true, changed: true, retryable: false };
+  if (seen.kind !== 'seen' || !original?.before) {
+    const why = seen.kind !== 'seen' ? seen.reason : `record ${originalId} holds no state before`;
+    const record = run.record('failed', `the rollback of record ${originalId} stopped, and now: ${why}; a person should check the resource`, { ...base, needsPerson: true });
+    return finish(run, record, takeOver, undefined, completed);
+  }
+  const print = fingerprintOf(run.rule);
+  const now = print(seen.state);
+  if (now === print(original.before.state)) {
+    const by = (intent.decidedBy ?? 'an operator').replace(/^cli:/, '');
+    const record = run.record('rolled-back', `rolled back record ${originalId} (${original.reason}) at the request of ${by} (completed after the process that started it stopped)`, {
+      ...base,
+      after: seen.before,
+    });
+    return finish(run, record, takeOver, undefined, { ...completed, rolledBack: { recordId: originalId, by: intent.recordId } });
+  }
+  if (original.after && now === print(original.after.state)) {
+    const record = run.record('failed', `the rollback of record ${originalId} stopped before it changed anything: the resource is as the bot left it (${seen.before.summary}); run the rollback again`, {
+      ...base,
+      after: seen.before,
+    });
+    return finish(run, record, takeOver, undefined, completed);
+  }
+  const record = run.record(
+    'failed',
+    `the rollback of record ${originalId} stopped, and the resource is now neither as the bot left it (${original.after?.summary}) nor as before the change (${original.before.summary}), but ${seen.before.summary}; a person should compare the states`,
+    { ...base, after: seen.before, needsPerson: true },
+  );
+  return finish(run, record, takeOver, undefined, completed);
 }

@@ -19,7 +19,11 @@ export interface EventResult {
   duplicate?: boolean;
   /** Whether the record reached Slack (or the hub); `failed` makes the Lambda retry (the change is not repeated). */
   notification?: 'posted' | 'sent' | 'log-only' | 'failed';
-  /** A failure another delivery can settle (a live claim, a throttled call): Lambda retries. */
+  /**
+   * On every failure the engine reports: whether another delivery can settle it (a live claim, a
+   * throttled call, a write whose outcome is unknown: Lambda retries) or not (a permanent refusal,
+   * a failure for a person).
+   */
   retryable?: boolean;
 }
 

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { type AnyRule, canonicalJson, type ChangeRecord, describeError, type Finding, recordIdFor, type Step } from '../model/index.ts';
-import { announceRecord } from './announce.ts';
-import { applySteps } from './apply.ts';
+import { type AnyRule, type ChangeRecord, describeError, type Finding, recordIdFor, type Step } from '../model/index.ts';
+import { announceRecord, earlierMessage } from './announce.ts';
+import { applySteps, NotSentError, writeRefused } from './apply.ts';
 import { withCallLog } from './call-log.ts';
-import { leaseMs, STALE_READ_MARGIN_MS } from './change.ts';
+import { LEASE_MARGIN_MS, leaseMs, leaseSignal, STALE_READ_MARGIN_MS } from './change.ts';
+import { fingerprintOf } from './recovery.ts';
 import type { EngineDeps } from './ports.ts';
 import { Run } from './run.ts';
 
@@ -58,7 +59,7 @@ export async function rollbackRecord(recordId: string, deps: EngineDeps, options
       writes: callLog.writes,
       ...extra,
     });
-    const fingerprint = (state: unknown) => canonicalJson(rule.fingerprint ? rule.fingerprint(state) : state);
+    const fingerprint = fingerprintOf(rule);
     const readSince = run.now();
     let current: unknown;
     try {
@@ -75,6 +76,9 @@ export async function rollbackRecord(recordId: string, deps: EngineDeps, options
     if (earlier?.status === 'final' && earlier.outcome === 'rolled-back') {
       return result('refused', `already rolled back (record ${earlier.recordId})`, { rollbackRecordId: earlier.recordId });
     }
+    if (earlier?.status === 'final' && earlier.needsPerson) {
+      return result('refused', `an earlier rollback of this record stopped half-way and is for a person (record ${earlier.recordId}: ${earlier.reason})`, { rollbackRecordId: earlier.recordId });
+    }
     // A rollback that stopped half-way is completed from what the resource shows.
     const takeOver = earlier?.status === 'in-progress';
     if (takeOver && earlier.claim && earlier.claim.leaseUntil > run.now()) {
@@ -87,10 +91,13 @@ export async function rollbackRecord(recordId: string, deps: EngineDeps, options
         `the resource changed after the bot left it (bot left: ${record.after?.summary}; now: ${rule.describe(current)}); nothing was changed (use --force to roll back anyway)`,
       );
     }
+    // The message of an earlier attempt (a failed one, or the stopped intent's): updated, not posted again.
+    const message = takeOver ? earlier.notification : earlierMessage(earlier);
+    const kept = message ? { notification: message } : {};
     const intent = run.record(
       'failed',
       `in progress: rollback of record ${recordId}`,
-      { before: record.after, steps, decidedBy: options.by, rollbackOf: recordId, claim: { owner, leaseUntil, lockKey: record.resource } },
+      { before: record.after, steps, decidedBy: options.by, rollbackOf: recordId, claim: { owner, leaseUntil, lockKey: record.resource }, ...kept },
       'in-progress',
     );
     let claimed: boolean;
@@ -106,13 +113,25 @@ export async function rollbackRecord(recordId: string, deps: EngineDeps, options
     }
     if (!claimed) return result('refused', `${record.resource} is being changed right now; try again`);
     if (mustApply) {
-      const sent = await applySteps(rule, run.context.clients, undo, callLog);
+      const lease = leaseSignal(run, leaseUntil);
+      const sent = await applySteps(rule, run.context.clients, undo, callLog, {
+        signal: lease.signal,
+        beforeEach: () => {
+          if (run.now() > leaseUntil - LEASE_MARGIN_MS) throw new NotSentError('the claim on the resource ran out before the write; nothing more was sent');
+        },
+      }).finally(lease.done);
+      if (!sent.ok && !writeRefused(sent.error)) {
+        // The write may have landed: the intent stays, and running the rollback again completes it from the resource.
+        const until = new Date(leaseUntil).toISOString();
+        return result('failed', `the outcome of the rollback's write is unknown (${describeError(sent.error)}); run the rollback again after ${until} to complete it from what the resource shows`);
+      }
       if (!sent.ok) {
         const done = sent.applied.length > 0 ? ` after ${sent.applied.join(', ')} succeeded` : '; nothing was changed';
         const failed = run.record('failed', `rollback write failed${done}: ${describeError(sent.error)}`, {
           steps,
           decidedBy: options.by,
           rollbackOf: recordId,
+          ...kept,
           ...(sent.applied.length > 0 ? { needsPerson: true } : {}),
         });
         await run.ledger.finalize({ record: failed, lockKey: record.resource, owner, now: run.now(), changed: sent.applied.length > 0 });
@@ -138,6 +157,7 @@ export async function rollbackRecord(recordId: string, deps: EngineDeps, options
       rollbackOf: recordId,
       ...(verified ? {} : { needsPerson: true }),
       ...(takeOver ? { recovered: true } : {}),
+      ...kept,
     });
     const notification = await announceRecord(rollback, { announcer: deps.announcer, log: deps.log, rule, lookFirst: takeOver });
     const finalized = await run.ledger.finalize({

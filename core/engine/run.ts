@@ -1,6 +1,7 @@
 import {
   type AnyRule,
   type ChangeRecord,
+  decisionKey,
   type Finding,
   type Mode,
   type Outcome,
@@ -58,7 +59,13 @@ export class Run {
   }
 
   get guards(): Guards {
-    return { suppressionKey: `${this.rule.id}#${this.resource}`, exemptionKey: `${this.rule.id}#${this.resource}` };
+    const key = decisionKey({ ruleId: this.rule.id, resource: this.resource, scope: this.scope });
+    return { suppressionKey: key, exemptionKey: key };
+  }
+
+  /** The part of the resource this finding asks about, where the rule's plan depends on it. */
+  get scope(): string | undefined {
+    return this.rule.scope?.(this.finding, this.context.params);
   }
 
   /** The canonical resource id once the state is known (an IAM policy's ARN rather than its id). */
@@ -91,9 +98,11 @@ export class Run {
     };
   }
 
+  /** A failure says whether another delivery can help (`retryable`); unless told, it cannot. */
   result(outcome: Outcome, reason: string, extra: Partial<EventResult> & { stepList?: Step[] } = {}): EventResult {
     const { stepList, ...rest } = extra;
     return {
+      ...(outcome === 'failed' ? { retryable: false } : {}),
       outcome,
       rule: this.rule.id,
       resource: this.resource,

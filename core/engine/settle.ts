@@ -1,5 +1,5 @@
 import { type ChangeRecord, type Outcome, type PendingApproval, resourceKey } from '../model/index.ts';
-import { announceRecord, isAnnounced, notificationResult } from './announce.ts';
+import { announceRecord, earlierMessage, isAnnounced, notificationResult } from './announce.ts';
 import { STALE_READ_MARGIN_MS } from './change.ts';
 import { type Observation, observe } from './observe.ts';
 import type { Conflict } from './ports.ts';
@@ -8,9 +8,23 @@ import { reportExisting } from './report.ts';
 import type { EventResult } from './results.ts';
 import { type RecordDetails, Run } from './run.ts';
 
+export interface SettleOptions {
+  retryable?: boolean;
+  /** With the suppression and exemption checks. */
+  guarded?: boolean;
+  /** The approval the record answers, as it leaves it (its question is updated). */
+  approval?: PendingApproval;
+  /** Once the record is written, before it is announced. */
+  afterWrite?: () => Promise<unknown>;
+  /** The write was refused: instead of `resolveConflict`. */
+  onConflict?: (conflict: Conflict) => Promise<EventResult>;
+}
+
 /**
  * Records an outcome that changes nothing (one request), unless the event has a record already.
- * Announced outcomes are posted afterwards and the post noted (a second request).
+ * Announced outcomes are posted afterwards and the post noted (a second request). Over an earlier
+ * failed attempt that was posted, the record is written carrying that message (one more request,
+ * on that path only) and the message is updated, whatever the outcome: it must not keep saying failed.
  */
 export async function settleOutcome(
   run: Run,
@@ -18,26 +32,40 @@ export async function settleOutcome(
   outcome: Outcome,
   reason: string,
   details: RecordDetails = {},
-  options: { retryable?: boolean; guarded?: boolean; approval?: PendingApproval } = {},
+  options: SettleOptions = {},
 ): Promise<EventResult> {
-  const record = run.record(outcome, reason, details);
+  const refused = options.onConflict ?? ((conflict: Conflict) => answer(run, seen, conflict));
+  let record = run.record(outcome, reason, details);
   // A record that refers to a message already posted (the open approval's) is not posted again.
-  const announced = isAnnounced(record) && !details.notification;
-  const written = await run.ledger.settle(announced ? { ...record, notification: { status: 'pending', attempts: 0 } } : record, options.guarded ? run.guards : undefined);
-  if (!written.ok) {
-    const next = await resolveConflict(run, seen, written.conflict, false);
-    return next === 'look-again' ? run.result('failed', 'the resource changed while it was being read; retried', { retryable: true }) : next;
+  let announced = isAnnounced(record) && !details.notification;
+  let written = await run.ledger.settle(announced ? { ...record, notification: { status: 'pending', attempts: 0 } } : record, options.guarded ? run.guards : undefined);
+  const message = written.ok ? undefined : earlierMessage(written.conflict.record);
+  if (!written.ok && message) {
+    const { record: _failed, ...rest } = written.conflict;
+    if (Object.keys(rest).length > 0) return refused(rest);
+    record = { ...record, notification: { ...message, status: 'pending' } };
+    announced = true;
+    written = await run.ledger.settle(record, options.guarded ? run.guards : undefined);
   }
-  if (!announced) return run.resultOf(record, options.retryable ? { retryable: true } : {});
+  const retryable = outcome === 'failed' ? { retryable: options.retryable === true } : {};
+  if (!written.ok) return refused(written.conflict);
+  await options.afterWrite?.();
+  if (!announced) return run.resultOf(record, retryable);
   const notification = await announceRecord(record, { announcer: run.deps.announcer, log: run.deps.log, rule: run.rule, lookFirst: outcome === 'failed', approval: options.approval });
   await run.ledger.setNotification(record, notification);
   const reported = notificationResult(notification);
-  return run.resultOf({ ...record, notification }, { ...(reported ? { notification: reported } : {}), ...(options.retryable ? { retryable: true } : {}) });
+  return run.resultOf({ ...record, notification }, { ...(reported ? { notification: reported } : {}), ...retryable });
+}
+
+async function answer(run: Run, seen: Observation, conflict: Conflict): Promise<EventResult> {
+  const next = await resolveConflict(run, seen, conflict, false);
+  return next === 'look-again' ? run.result('failed', 'the resource changed while it was being read; retried', { retryable: true }) : next;
 }
 
 /** Why a conditional write was refused, and what to do about it. */
 export async function resolveConflict(run: Run, seen: Observation, conflict: Conflict, mayLookAgain: boolean): Promise<EventResult | 'look-again'> {
-  if (conflict.record) {
+  // A failure a retry may write over is no answer (the write carrying its message is refused only by something else).
+  if (conflict.record && !earlierMessage(conflict.record)) {
     return conflict.record.status === 'in-progress' ? recover(run, seen, conflict.record) : reportExisting(run, conflict.record);
   }
   const now = new Date(run.now()).toISOString();
@@ -50,7 +78,7 @@ export async function resolveConflict(run: Run, seen: Observation, conflict: Con
     return settleOutcome(run, seen, 'skipped', `exempted until ${until} by ${by.replace(/^cli:/, '')}: ${reason}`);
   }
   if (conflict.approval) {
-    return run.result('skipped', `approval ${conflict.approval.approvalId} is ${conflict.approval.status}, not approved: nothing applied`);
+    return run.result('skipped', `approval ${conflict.approval.approvalId} is ${conflict.approval.status}, not approved: nothing applied`, { approvalId: conflict.approval.approvalId });
   }
   const lock = conflict.lock;
   if (lock?.leaseUntil !== undefined && lock.leaseUntil > run.now()) {

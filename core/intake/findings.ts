@@ -71,8 +71,11 @@ export function fromAccessAnalyzerEvent(envelope: Envelope, replayed: boolean, c
   const parsed = accessAnalyzerDetailSchema(context.now).safeParse(envelope.detail);
   if (!parsed.success) return { kind: 'rejected', eventId, reason: describeIssues(parsed.error, 'detail') };
   const detail = parsed.data;
+  // "In the detail object, the values for the accountId and region attributes refer to the account
+  // and region reported in the finding" (IAM User Guide, EventBridge for Access Analyzer): an
+  // organization analyzer reports member accounts' resources. Theirs to fix, by their own stack.
   if (detail.accountId !== envelope.account) {
-    return { kind: 'rejected', eventId, reason: `detail.accountId ${detail.accountId} differs from the event account ${envelope.account}` };
+    return { kind: 'ignored', eventId, reason: `a finding of account ${detail.accountId} from an organization analyzer: that account's own driftfix acts on it` };
   }
   if (detail.region !== undefined && detail.region !== envelope.region) {
     return { kind: 'rejected', eventId, reason: `detail.region ${detail.region} differs from the event region ${envelope.region}` };
@@ -134,11 +137,15 @@ export function fromSecurityHubEvent(envelope: Envelope, replayed: boolean, cont
   const parsed = securityHubFindingSchema(context.now).safeParse(findings[0]);
   if (!parsed.success) return { kind: 'rejected', eventId, reason: describeIssues(parsed.error, 'detail.findings.0') };
   const finding = parsed.data;
+  // "For administrator accounts, the event feed … includes events for findings from … their member
+  // accounts. In an aggregation Region, the event feed includes events for findings from … the linked
+  // Regions" (Security Hub User Guide, EventBridge for Security Hub): AWS sends these, and they are
+  // the member's or the other region's to fix, by its own stack.
   if (finding.AwsAccountId !== envelope.account) {
-    return { kind: 'rejected', eventId, reason: `AwsAccountId ${finding.AwsAccountId} differs from the event account ${envelope.account}` };
+    return { kind: 'ignored', eventId, reason: `a finding of account ${finding.AwsAccountId} in the Security Hub administrator's feed: that account's own driftfix acts on it` };
   }
   if (finding.Region && finding.Region !== envelope.region) {
-    return { kind: 'rejected', eventId, reason: `finding Region ${finding.Region} differs from the event region ${envelope.region}` };
+    return { kind: 'ignored', eventId, reason: `a finding of region ${finding.Region} in the aggregation region's feed: that region's own driftfix acts on it` };
   }
   if (!SECURITY_HUB_PRODUCT.test(finding.ProductArn)) {
     return { kind: 'skipped', eventId, reason: `findings of product ${finding.ProductArn} have no driftfix fix (only Security Hub's own controls)` };

@@ -16,7 +16,8 @@ const decisionDetailSchema = z.strictObject({
   approvalId: z.string().regex(/^apr-[0-9a-f-]{36}$/, 'expected an approval id (apr-…)'),
   ruleId: z.string().regex(/^[a-z0-9-]{1,64}$/, 'expected a rule id'),
   decision: z.enum(['approve', 'reject', 'exempt']),
-  by: z.string().min(1).max(128).regex(PRINTABLE_ASCII),
+  // A Slack user id, or `cli:<login name>`, which may be any letters (no control characters).
+  by: z.string().min(1).max(128).regex(/^(?:[UW][A-Z0-9]{2,20}|cli:[^\p{Cc}]{1,120})$/u, 'expected a Slack user id or cli:<name>'),
   days: z.number().int().min(1).max(365).optional(),
   reason: z.string().min(1).max(500).optional(),
 });

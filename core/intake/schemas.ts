@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EARLIEST_EVENT_TIME, MAX_FUTURE_SKEW_MS } from '../model/index.ts';
+import { EARLIEST_EVENT_TIME, MAX_FUTURE_SKEW_MS, REGION_NAME } from '../model/index.ts';
 
 /**
  * The fields driftfix uses, checked strictly; everything else an event carries is accepted and
@@ -9,7 +9,8 @@ import { EARLIEST_EVENT_TIME, MAX_FUTURE_SKEW_MS } from '../model/index.ts';
 /** EventBridge event ids are UUIDs; archives and test events use the same alphabet. */
 const eventId = z.string().regex(/^[A-Za-z0-9-]{1,128}$/, 'expected an event id (letters, digits, hyphens)');
 export const accountId = z.string().regex(/^\d{12}$/, 'expected a 12-digit account id');
-export const regionName = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'expected an AWS region name');
+export { REGION_NAME };
+export const regionName = z.string().regex(REGION_NAME, 'expected an AWS region name');
 /** Printable ASCII only: AWS sources, detail-types and names never hold look-alike characters. */
 export const PRINTABLE_ASCII = /^[\x20-\x7E]+$/;
 

@@ -1,4 +1,7 @@
 /** Event sources and detail-types driftfix understands (EventBridge events reference). */
+/** us-east-1, cn-north-1, us-gov-west-1, eusc-de-east-1 (the AWS SDK's partitions list their region patterns). */
+export const REGION_NAME = /^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/;
+
 export const EVENT_SOURCE = {
   config: 'aws.config',
   accessAnalyzer: 'aws.access-analyzer',

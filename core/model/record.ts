@@ -73,6 +73,8 @@ export interface PendingApproval {
   ruleTitle: string;
   resource: string;
   finding: Finding;
+  /** The part of the resource the question is about (see `decisionKey`). */
+  scope?: string;
   steps: Step[];
   reason: string;
   risks?: string[];
@@ -87,9 +89,20 @@ export interface PendingApproval {
 }
 
 /** A rejected fix is not proposed again for this rule and resource until `until`. */
+/**
+ * What a person's decision is about: a rule and a resource, and, for rules whose plan depends on
+ * the finding (which ports of a security group a Config rule flags), that part of the resource.
+ * Approvals, rejections and exceptions are keyed by it.
+ */
+export function decisionKey(subject: { ruleId: string; resource: string; scope?: string | undefined }): string {
+  return subject.scope ? `${subject.ruleId}#${subject.resource}#${subject.scope}` : `${subject.ruleId}#${subject.resource}`;
+}
+
 export interface Suppression {
   ruleId: string;
   resource: string;
+  /** The part of the resource the rejected question was about (see `decisionKey`). */
+  scope?: string;
   until: string;
   by: string;
   approvalId: string;
@@ -99,6 +112,7 @@ export interface Suppression {
 export interface Exemption {
   ruleId: string;
   resource: string;
+  scope?: string;
   until: string;
   by: string;
   reason: string;

@@ -143,6 +143,12 @@ export interface Rule<State = unknown, Params = unknown, Clients = any> {
   operations: Record<string, WriteOperation<Clients>>;
   /** Concurrent invocations at most (low API rate limits, as IAM's); default 5. */
   concurrency?: number;
+  /**
+   * Where the plan depends on the finding as well as the resource (the ports a Config rule flags on
+   * a security group): that part, as a short stable text. Approvals, rejections and exceptions then
+   * hold for that part only, so rejecting one question does not silence another.
+   */
+  scope?: (finding: Finding, params: Params) => string | undefined;
   /** Tags of the live resource, for the exclusion tag; absent where the resource has none. */
   readTags?: (context: ReadContext<Params, Clients>) => Promise<Record<string, string>>;
   /** Reads only. A missing configuration is state, not an error. */

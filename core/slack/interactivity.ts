@@ -3,10 +3,10 @@ import { z } from 'zod';
 import { parseStrictJson } from '../intake/safe-json.ts';
 import { APPROVAL_ID, type Decision, decideApproval, MAX_EXEMPTION_DAYS } from '../engine/decide.ts';
 import type { EngineLog, Ledger } from '../engine/ports.ts';
-import { describeError, type PendingApproval } from '../model/index.ts';
+import { decisionKey, describeError, type PendingApproval } from '../model/index.ts';
 import { escapeText, exemptionModal, recordMessage } from './messages.ts';
 import type { SlackApi } from './notifier.ts';
-import { verifySlackSignature } from './signature.ts';
+import { checkSignatureHeaders, verifySlackSignature } from './signature.ts';
 
 /** Slack's interaction payloads are a few KB; anything far larger is not from Slack. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -18,6 +18,15 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export const SLACK_COURTESY_MS = 1_000;
 /** How long the members of the approver group are trusted before Slack is asked again. */
 export const GROUP_CACHE_MS = 5 * 60 * 1000;
+
+/** Everything a click does is answered within Slack's 3 seconds: this much for all of it, the rest for the network. */
+export const CLICK_BUDGET_MS = 2_500;
+
+/** At most `ms`, and no more than the request has left. */
+function left(deps: InteractivityDeps, ms: number): number {
+  if (deps.deadline === undefined) return ms;
+  return Math.max(0, Math.min(ms, deps.deadline - (deps.now ?? Date.now)()));
+}
 
 async function atMost<T>(work: Promise<T>, ms: number, log: EngineLog, what: string): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
@@ -61,6 +70,8 @@ export interface InteractivityDeps {
   suppressionDays: number;
   log: EngineLog;
   now?: () => number;
+  /** When the answer to the current request is due (set per request). */
+  deadline?: number;
 }
 
 const SLACK_USER = /^[UW][A-Z0-9]{2,20}$/;
@@ -83,7 +94,7 @@ const viewSubmission = z.object({
     state: z.object({
       values: z.object({
         days: z.object({ value: z.object({ value: z.string().max(8).nullish() }) }),
-        reason: z.object({ value: z.object({ value: z.string().max(2000).nullish() }) }),
+        reason: z.object({ value: z.object({ value: z.string().max(10_000).nullish() }) }),
       }),
     }),
   }),
@@ -118,15 +129,13 @@ export async function handleSlackAction(event: APIGatewayProxyEventV2, deps: Int
   if (event.requestContext?.http?.method !== 'POST') return respond(405, 'method not allowed');
   const rawBody = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
   if (Buffer.byteLength(rawBody, 'utf8') > MAX_BODY_BYTES) return respond(413, 'request too large');
+  deps = { ...deps, deadline: now() + CLICK_BUDGET_MS };
 
   const header = (name: string) => Object.entries(event.headers ?? {}).find(([key]) => key.toLowerCase() === name)?.[1];
-  const check = verifySlackSignature({
-    signingSecret: await deps.signingSecret(),
-    timestamp: header('x-slack-request-timestamp'),
-    signature: header('x-slack-signature'),
-    rawBody,
-    nowSeconds: Math.floor(now() / 1000),
-  });
+  const signed = { timestamp: header('x-slack-request-timestamp'), signature: header('x-slack-signature'), nowSeconds: Math.floor(now() / 1000) };
+  // Refused without the secret where the headers alone say so: such requests never cost a secret read.
+  const headers = checkSignatureHeaders(signed);
+  const check = headers.valid ? verifySlackSignature({ ...signed, signingSecret: await deps.signingSecret(), rawBody }) : headers;
   if (!check.valid) {
     deps.log.warn(`refused a Slack request: ${check.reason}`, { sourceIp: event.requestContext?.http?.sourceIp });
     return respond(401, 'invalid signature');
@@ -153,7 +162,7 @@ async function handleClick(parsed: z.infer<typeof blockActions>, deps: Interacti
   const channel = parsed.container?.channel_id ?? parsed.channel?.id;
   const messageTs = parsed.container?.message_ts;
   const tell = async (text: string) => {
-    if (channel) await atMost(deps.slack.tellUser(channel, user, text), SLACK_COURTESY_MS, deps.log, 'answering the user');
+    if (channel) await atMost(deps.slack.tellUser(channel, user, text), left(deps, SLACK_COURTESY_MS), deps.log, 'answering the user');
   };
   if (!(await isApprover(user, deps))) {
     deps.log.warn('a Slack user who is not an approver clicked an approval button', { user, approvalId: action.value });
@@ -183,7 +192,7 @@ async function handleClick(parsed: z.infer<typeof blockActions>, deps: Interacti
   // An approval no stack behind this endpoint can apply would stay "approved… applying" for ever.
   if (!deps.sink.serves(approval)) {
     deps.log.warn('a click for an approval of an account this endpoint does not serve', { user, approvalId: approval.approvalId, account: approval.finding.account });
-    await tell(`Nothing changed: this approval is for account ${approval.finding.account}, which this driftfix does not serve.`);
+    await tell(`Nothing changed: this approval is for ${approval.finding.account}/${approval.finding.region}, which this driftfix does not serve.`);
     return respond(200);
   }
   if (action.action_id === 'exempt') {
@@ -193,7 +202,7 @@ async function handleClick(parsed: z.infer<typeof blockActions>, deps: Interacti
     }
     if (!parsed.trigger_id) return respond(400, 'no trigger_id');
     // The trigger id is valid for 3 seconds (views.open): the modal opens now, the decision comes with its submission.
-    await atMost(deps.slack.openModal(parsed.trigger_id, exemptionModal(approval.approvalId, approval.resource, MAX_EXEMPTION_DAYS)), 2_000, deps.log, 'opening the exception form');
+    await atMost(deps.slack.openModal(parsed.trigger_id, exemptionModal(approval.approvalId, approval.resource, MAX_EXEMPTION_DAYS)), left(deps, 2_000), deps.log, 'opening the exception form');
     return respond(200);
   }
   return decide(approval, { decision: action.action_id, by: user }, deps, now, tell);
@@ -206,6 +215,7 @@ async function handleExemptionSubmit(parsed: z.infer<typeof viewSubmission>, dep
   const approvalId = parsed.view.private_metadata;
   const approval = APPROVAL_ID.test(approvalId) ? await deps.ledger.getApproval(approvalId) : undefined;
   if (!approval?.message) return errors({ reason: 'That approval does not exist (any more).' });
+  if (!deps.sink.serves(approval)) return errors({ reason: `This approval is for ${approval.finding.account}/${approval.finding.region}, which this driftfix does not serve.` });
   const daysText = parsed.view.state.values.days.value.value ?? '';
   const days = /^\d{1,3}$/.test(daysText) ? Number(daysText) : Number.NaN;
   const reason = (parsed.view.state.values.reason.value.value ?? '').trim();
@@ -241,7 +251,7 @@ async function decide(
         ? `Rejected by <@${by}>. driftfix will not propose this fix for ${approval.resource} again until ${outcome.suppression?.until ?? ''}.`
         : `Exempted by <@${by}> until ${outcome.exemption?.until ?? ''}: ${escapeText(request.reason ?? '')}`;
   // The message first: the fix may finish (and update it with the result) before this returns.
-  await atMost(updateApprovalMessage(deps, outcome.approval, note), SLACK_COURTESY_MS, deps.log, 'updating the message');
+  await atMost(updateApprovalMessage(deps, outcome.approval, note), left(deps, SLACK_COURTESY_MS), deps.log, 'updating the message');
   if (request.decision === 'approve' || remote) {
     try {
       await deps.sink.deliver(outcome.approval, request);
@@ -253,9 +263,9 @@ async function decide(
         to: 'pending',
         set: { decidedBy: '', decidedAt: '' },
         // A member's approval has no pointer at the hub: the member keeps its own.
-        ...(remote ? {} : { reopenOpen: `${approval.ruleId}#${approval.resource}` }),
+        ...(remote ? {} : { reopenOpen: decisionKey(approval) }),
       });
-      await atMost(updateApprovalMessage(deps, { ...approval, status: 'pending' }, 'The decision could not be handed over; nothing changed. Please try again.', true), SLACK_COURTESY_MS, deps.log, 'updating the message');
+      await atMost(updateApprovalMessage(deps, { ...approval, status: 'pending' }, 'The decision could not be handed over; nothing changed. Please try again.', true), left(deps, SLACK_COURTESY_MS), deps.log, 'updating the message');
       await tell('The decision could not be handed to driftfix; nothing changed. Please try again.');
       return respond(200);
     }
@@ -281,7 +291,7 @@ async function isApprover(user: string, deps: InteractivityDeps): Promise<boolea
       deps.log.warn(`could not read approver group ${group}: ${describeError(error)}`);
     });
   }
-  const members = await atMost(cached.members, SLACK_COURTESY_MS, deps.log, 'reading the approver group');
+  const members = await atMost(cached.members, left(deps, SLACK_COURTESY_MS), deps.log, 'reading the approver group');
   return members?.has(user) ?? false;
 }
 

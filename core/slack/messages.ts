@@ -72,6 +72,27 @@ function section(text: string): Block {
   return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, LIMITS.sectionText) } };
 }
 
+/** One item of a list section at most this long, so that a long first item leaves room for others. */
+const MAX_LIST_ITEM = 1000;
+
+/**
+ * A titled list, one `•` line per item, within a section's limit: whole lines only (each cut at
+ * MAX_LIST_ITEM), and the count of those left out last, where the record has them all.
+ */
+function listSection(title: string, items: readonly string[], limit: number = LIMITS.sectionText): Block {
+  const lines = items.map((item) => truncate(`• ${escapeText(item)}`, MAX_LIST_ITEM));
+  const more = (left: number) => (left > 0 ? `\n… and ${left} more (in the record)` : '');
+  let text = title;
+  let shown = 0;
+  for (const line of lines) {
+    const next = `${text}\n${line}`;
+    if (next.length + more(lines.length - shown - 1).length > limit) break;
+    text = next;
+    shown += 1;
+  }
+  return { type: 'section', text: { type: 'mrkdwn', text: truncate(`${text}${more(lines.length - shown)}`, limit) } };
+}
+
 /** The change record as a message a busy engineer reads at a glance. */
 export function recordMessage(input: MessageInput): SlackMessage {
   const { record } = input;
@@ -93,7 +114,7 @@ export function recordMessage(input: MessageInput): SlackMessage {
   ];
   // What could break comes first: an approver reads it before anything else.
   if (record.risks && record.risks.length > 0 && (record.outcome === 'pending-approval' || input.approvalId)) {
-    blocks.push(section(`*:warning: What could break*\n${record.risks.map((risk) => `• ${escapeText(risk)}`).join('\n')}`));
+    blocks.push(listSection('*:warning: What could break*', record.risks));
   }
   const annotation = record.trigger.kind === 'config-rule' ? record.trigger.annotation : undefined;
   if (annotation) blocks.push(section(`*What was wrong*\n${escapeText(annotation)}`));

@@ -1,4 +1,5 @@
-import { decideService, removalReason, type ServiceDecision, type Usage } from './iam-usage.ts';
+import { UNRECORDED_ACTIONS, UNRECORDED_EVIDENCE } from './iam-data-events.ts';
+import { decideService, KEPT_BECAUSE, removalReason, type ServiceDecision, type Usage } from './iam-usage.ts';
 
 /**
  * Pure editing of IAM policy documents: find the grants that are as broad as a wildcard and
@@ -93,10 +94,12 @@ export type { Usage } from './iam-usage.ts';
 
 /** A broad grant that stays (or is written in place of `*` or NotAction): a used service whose actions cannot be told. */
 export interface KeptGrant {
-  /** `statement "Sid"` or `statement #2` */
+  /** `statement "Sid"`, `statement #2`, or `statement "Sid" (#2)` where Sids repeat */
   statement: string;
   grant: string;
   reason: string;
+  /** The reason in short (KEPT_BECAUSE), by which the approval groups what stays. */
+  short: string;
   /** Written in place of `*` or NotAction, rather than left where it was. */
   introduced: boolean;
 }
@@ -104,6 +107,8 @@ export interface KeptGrant {
 export interface StatementChange {
   index: number;
   sid?: string;
+  /** How the record names the statement (statementName). */
+  name: string;
   removed: string[];
   /** Explicit actions put in, each with the evidence it rests on (`because`). */
   added: string[];
@@ -125,12 +130,30 @@ export interface Rewrite {
   removedUsed: Record<string, string>;
   /** Services narrowed to the actions on record, with the evidence used. */
   narrowed: Record<string, string[]>;
+  /** Statements where an action never recorded (iam:PassRole) is kept in place of the wildcard that covered it. */
+  unrecorded: string[];
+  /** Narrow wildcards replaced by the explicit actions the catalog lists. */
+  expanded: string[];
 }
 
 export const EXPANDED_EVIDENCE = 'the IAM action catalog (narrow wildcards expanded)';
 
-export function statementName(index: number, sid?: string): string {
-  return sid ? `statement "${sid}"` : `statement #${index + 1}`;
+/** `statement "Sid"`; `statement #2` without a Sid; `statement "Sid" (#2)` where several statements have that Sid. */
+export function statementName(index: number, sid?: string, repeated = false): string {
+  if (!sid) return `statement #${index + 1}`;
+  return repeated ? `statement "${sid}" (#${index + 1})` : `statement "${sid}"`;
+}
+
+/** Sids more than one statement has. */
+function repeatedSids(statements: Statement[]): Set<string> {
+  const seen = new Set<string>();
+  const repeated = new Set<string>();
+  for (const statement of statements) {
+    if (typeof statement.Sid !== 'string') continue;
+    if (seen.has(statement.Sid)) repeated.add(statement.Sid);
+    seen.add(statement.Sid);
+  }
+  return repeated;
 }
 
 /** The service part of an action pattern matches this service (`*`, `s3`, `s*`). */
@@ -160,7 +183,13 @@ export function rewriteStatements(statements: Statement[], usage: Usage | null, 
     return known;
   };
   const services = [...new Set([...Object.keys(usage?.services ?? {}), ...Object.keys(usage?.generated ?? {})])].sort();
-  const rewrite: Rewrite = { statements: [], changes: [], kept: [], removedUsed: {}, narrowed: {} };
+  const rewrite: Rewrite = { statements: [], changes: [], kept: [], removedUsed: {}, narrowed: {}, unrecorded: [], expanded: [] };
+  const repeated = repeatedSids(statements);
+  /** A wildcard that covered an action never recorded is replaced by it (attached policies only: unattached ones are not narrowed). */
+  const keepUnrecorded = (candidates: Candidate[], covered: (action: string) => boolean) => {
+    if (!usage) return;
+    for (const action of UNRECORDED_ACTIONS.filter(covered)) candidates.push({ action, evidence: UNRECORDED_EVIDENCE });
+  };
   /** Takes a service's decision into a statement: candidates to add, and what the record must say. */
   const take = (service: string, decision: ServiceDecision, name: string, candidates: Candidate[], notes: string[], only = (_action: string) => true) => {
     if (decision.kind === 'remove') {
@@ -172,7 +201,7 @@ export function rewriteStatements(statements: Statement[], usage: Usage | null, 
     }
     if (decision.kind === 'keep') {
       const grant = `${service}:*`;
-      candidates.push({ action: grant, evidence: decision.reason, kept: { statement: name, grant, reason: decision.reason, introduced: true } });
+      candidates.push({ action: grant, evidence: decision.reason, kept: { statement: name, grant, reason: decision.reason, short: decision.short, introduced: true } });
       return;
     }
     const actions = decision.actions.filter(only);
@@ -186,7 +215,7 @@ export function rewriteStatements(statements: Statement[], usage: Usage | null, 
       return;
     }
     const sid = typeof statement.Sid === 'string' ? { sid: statement.Sid } : {};
-    const name = statementName(index, sid.sid);
+    const name = statementName(index, sid.sid, sid.sid !== undefined && repeated.has(sid.sid));
     const candidates: Candidate[] = [];
     const notes: string[] = [];
     let removed: string[];
@@ -203,10 +232,12 @@ export function rewriteStatements(statements: Statement[], usage: Usage | null, 
       if (blocked.length > 0) {
         rewrite.statements.push(statement);
         const reason = `${blocked.join('; ')} was used, and a service wildcard would also allow what the NotAction excludes`;
-        rewrite.kept.push({ statement: name, grant: `NotAction ${excluded.join(', ')}`, reason, introduced: false });
+        rewrite.kept.push({ statement: name, grant: `NotAction ${excluded.join(', ')}`, reason, short: KEPT_BECAUSE.notAction, introduced: false });
         return;
       }
-      for (const service of granted) take(service, decide(service), name, candidates, notes, (action) => !excluded.some((pattern) => actionMatches(pattern, action)));
+      const allowed = (action: string) => !excluded.some((pattern) => actionMatches(pattern, action));
+      for (const service of granted) take(service, decide(service), name, candidates, notes, allowed);
+      keepUnrecorded(candidates, allowed);
       removed = excluded.map((pattern) => `NotAction ${pattern}`);
       remaining = [];
     } else {
@@ -222,19 +253,22 @@ export function rewriteStatements(statements: Statement[], usage: Usage | null, 
         if (wildcard === '*') {
           removed.push(wildcard);
           for (const service of services) take(service, decide(service), name, candidates, notes);
+          keepUnrecorded(candidates, () => true);
           continue;
         }
         const service = serviceOf(wildcard);
         const decision = decide(service);
         if (decision.kind === 'keep') {
-          stays.push({ statement: name, grant: wildcard, reason: decision.reason, introduced: false });
+          stays.push({ statement: name, grant: wildcard, reason: decision.reason, short: decision.short, introduced: false });
           continue;
         }
         removed.push(wildcard);
         take(service, decision, name, candidates, notes);
+        keepUnrecorded(candidates, (action) => actionMatches(wildcard, action));
       }
       for (const action of expandable) {
         removed.push(action);
+        rewrite.expanded.push(action);
         for (const expanded of expansions[action.toLowerCase()] ?? []) candidates.push({ action: expanded, evidence: EXPANDED_EVIDENCE });
       }
       if (removed.length === 0) {
@@ -251,11 +285,13 @@ export function rewriteStatements(statements: Statement[], usage: Usage | null, 
       if (!covered) written.push(candidate);
     }
     const finalActions = [...remaining, ...written.map((entry) => entry.action)];
+    if (written.some((entry) => entry.evidence === UNRECORDED_EVIDENCE)) rewrite.unrecorded.push(name);
     const introduced = written.flatMap((entry) => (entry.kept ? [entry.kept] : []));
     const added = written.filter((entry) => !entry.kept);
     rewrite.changes.push({
       index,
       ...sid,
+      name,
       removed,
       added: added.map((entry) => entry.action),
       because: Object.fromEntries(added.map((entry) => [entry.action, entry.evidence])),
@@ -291,7 +327,7 @@ function renameKey(statement: Statement, from: string, to: string, value: Json):
 /** One line per changed statement, for records, dry runs and the Slack approval request: each kept action with its evidence. */
 export function describeChanges(changes: StatementChange[]): string[] {
   return changes.map((change) => {
-    const name = statementName(change.index, change.sid);
+    const name = change.name;
     const gone = change.removed.join(', ');
     const groups = new Map<string, string[]>();
     for (const action of change.added) {
@@ -299,7 +335,7 @@ export function describeChanges(changes: StatementChange[]): string[] {
       groups.set(evidence, [...(groups.get(evidence) ?? []), action]);
     }
     const written = [
-      ...[...groups].map(([evidence, actions]) => `${actions.join(', ')} per ${evidence}`),
+      ...[...groups].map(([evidence, actions]) => (evidence === UNRECORDED_EVIDENCE ? `${actions.join(', ')} (${evidence})` : `${actions.join(', ')} per ${evidence}`)),
       ...change.kept.filter((kept) => kept.introduced).map((kept) => `${kept.grant} kept (${kept.reason})`),
     ];
     const stays = change.kept.filter((kept) => !kept.introduced).map((kept) => `; ${kept.grant} stays (${kept.reason})`);

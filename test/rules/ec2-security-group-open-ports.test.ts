@@ -3,8 +3,12 @@ import { ConfigServiceClient, DeleteConfigRuleCommand } from '@aws-sdk/client-co
 import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
+  CreateNetworkInterfaceCommand,
+  DeleteNetworkInterfaceCommand,
   DeleteSecurityGroupCommand,
+  DescribeNetworkInterfacesCommand,
   DescribeSecurityGroupRulesCommand,
+  DescribeSubnetsCommand,
   DescribeSecurityGroupsCommand,
   EC2Client,
   type IpPermission,
@@ -160,11 +164,11 @@ describe('plan (pure)', () => {
     const mysql = tcp(3306, 3306, V6, 'db');
     const ssh = tcp(22, 22, V4);
 
-    it('without port parameters: the documented defaults 20, 21, 3389, 3306, 4333 (not 22)', () => {
+    it('without port parameters: the documented defaults 20, 21, 3389, 3306, 4333 (not 22); the plan names the port it closes', () => {
       expect(DEFAULT_BLOCKED_PORTS).toEqual([20, 21, 3389, 3306, 4333]);
       const plan = changeOf(rule.plan(state(rdp, ssh), {}, commonPorts()));
       expect(revoked(plan)).toEqual([rdp.SecurityGroupRuleId]);
-      expect(plan.summary).toContain('ports 20 (FTP data), 21 (FTP), 3389 (RDP), 3306 (MySQL), 4333');
+      expect(plan.summary).toBe(`revoke the inbound entry of ${GROUP} that opens port 3389 (RDP) to the internet: tcp 3389 from 0.0.0.0/0 ("rdp")`);
       // An exact RDP entry closes without asking.
       expect(plan.approvalReason).toBeUndefined();
       expect(rule.plan(state(ssh, ...keep.filter((e) => e.FromPort !== 3389)), {}, commonPorts()).status).toBe('compliant');
@@ -184,16 +188,29 @@ describe('plan (pure)', () => {
       expect(plan.risks?.some((risk) => risk.includes('revoked whole'))).toBe(false);
     });
 
-    it('the rule parameters replace the defaults: blockedPort1..5 and the comma-separated blockedPorts', () => {
-      const onlyRdp = commonPorts({ blockedPort1: '3389' });
-      expect(revoked(rule.plan(state(rdp, mysql, ssh), {}, onlyRdp))).toEqual([rdp.SecurityGroupRuleId]);
+    it('each blockedPortN replaces only its own default; blockedPorts adds to them', () => {
+      const ftp = tcp(21, 21, V4);
+      // blockedPort1 3389 in place of 20: 21, 3306, 3389 (blockedPort3's default too) and 4333 stay flagged.
+      const firstIsRdp = commonPorts({ blockedPort1: '3389' });
+      expect(rule.scope?.(firstIsRdp, {})).toBe('ports:21,3306,3389,4333');
+      expect(revoked(rule.plan(state(rdp, mysql, ssh, ftp), {}, firstIsRdp))).toEqual([rdp.SecurityGroupRuleId, mysql.SecurityGroupRuleId, ftp.SecurityGroupRuleId]);
+      // blockedPort3 22 in place of 3389: RDP is no longer flagged.
       const sshAndPostgres = commonPorts({ blockedPort3: ' 22 ', blockedPorts: '5432, 8080,' });
+      expect(rule.scope?.(sshAndPostgres, {})).toBe('ports:20,21,22,3306,4333,5432,8080');
       const postgres = tcp(5432, 5432, V4);
       const web = tcp(8000, 8100, V6);
       const plan = changeOf(rule.plan(state(rdp, mysql, ssh, postgres, web), {}, sshAndPostgres));
-      expect(revoked(plan)).toEqual([ssh.SecurityGroupRuleId, postgres.SecurityGroupRuleId, web.SecurityGroupRuleId]);
-      expect(plan.summary).toContain('ports 22 (SSH), 5432, 8080');
-      expect(plan.risks).toContain('tcp 8000-8100 from ::/0 is revoked whole: besides ports 22 (SSH), 5432, 8080 it also closes tcp 8000-8079, 8081-8100 to ::/0');
+      expect(revoked(plan)).toEqual([mysql.SecurityGroupRuleId, ssh.SecurityGroupRuleId, postgres.SecurityGroupRuleId, web.SecurityGroupRuleId]);
+      expect(plan.summary).toContain('open ports 22 (SSH), 3306 (MySQL), 5432, 8080 to the internet');
+      // Each wider entry is described by the flagged ports it reaches, not by every flagged port.
+      expect(plan.risks).toContain('tcp 8000-8100 from ::/0 is revoked whole: besides port 8080 it also closes tcp 8000-8079, 8081-8100 to ::/0');
+    });
+
+    it('the approval names the ports revoked, not every port the rule flags', () => {
+      const plan = changeOf(rule.plan(state(mysql, tcp(443, 443, V4)), {}, commonPorts()));
+      expect(plan.summary).toBe(`revoke the inbound entry of ${GROUP} that opens port 3306 (MySQL) to the internet: tcp 3306 from ::/0 ("db")`);
+      expect(plan.approvalReason).toBe('port 3306 (MySQL) may be open to the internet on purpose (only SSH 22 and RDP 3389 are closed without asking): a person decides');
+      expect(plan.summary).not.toContain('4333');
     });
 
     it('a parameter that is not a port number: unfixable, nothing planned', () => {
@@ -203,6 +220,44 @@ describe('plan (pure)', () => {
         expect(plan.status, JSON.stringify(parameters)).toBe('unfixable');
         expect(plan.summary).toContain('not a port number');
       }
+    });
+  });
+
+  it('approvals, rejections and exceptions hold for the flagged ports (scope), one text per set of ports', () => {
+    expect(rule.scope?.(sshFinding, {})).toBe('ports:22');
+    expect(rule.scope?.(hubFinding('EC2.13'), {})).toBe('ports:22');
+    expect(rule.scope?.(hubFinding('EC2.14'), {})).toBe('ports:3389');
+    expect(rule.scope?.(commonPorts(), {})).toBe('ports:20,21,3306,3389,4333');
+    expect(rule.scope?.(commonPorts({ blockedPorts: '4333,20,3306' }), {})).toBe('ports:20,21,3306,3389,4333');
+    expect(rule.scope?.(hubFinding('EC2.19'), {})).toBeUndefined();
+    expect(rule.scope?.(commonPorts({ blockedPort2: 'ftp' }), {})).toBeUndefined();
+  });
+
+  describe('what uses the group', () => {
+    const transfer = { id: 'eni-0a1b2c3d4e5f60718', type: 'vpc_endpoint', requesterManaged: true, requesterId: '123456789012', description: 'VPC Endpoint Interface vpce-0123456789abcdef0' };
+    const alb = { id: 'eni-0b2c3d4e5f6071829', type: 'interface', requesterManaged: false, requesterId: 'amazon-elb', description: 'ELB app/public-web/50dc6c495c0c9188' };
+    const withInterfaces = (...managedInterfaces: SecurityGroupOpenPortsState['managedInterfaces'] & object) => ({ ...state(ssh4, ...keep), managedInterfaces });
+
+    it('SSH closes without asking when only plain instances use the group', () => {
+      const plan = changeOf(rule.plan(withInterfaces(), {}, sshFinding));
+      expect(plan.approvalReason).toBeUndefined();
+    });
+
+    it('an AWS Transfer Family endpoint or a load balancer using the group: a person decides, the interfaces named', () => {
+      const plan = changeOf(rule.plan(withInterfaces(transfer, alb), {}, sshFinding));
+      const names =
+        'eni-0a1b2c3d4e5f60718 (vpc_endpoint, requester-managed by 123456789012, "VPC Endpoint Interface vpce-0123456789abcdef0"), eni-0b2c3d4e5f6071829 (interface, created by amazon-elb, "ELB app/public-web/50dc6c495c0c9188")';
+      expect(plan.approvalReason).toBe(`AWS services use the group (${names}), and may serve port 22 (SSH) to the internet on purpose: a person decides`);
+      expect(plan.risks).toEqual([
+        `the group's AWS-managed network interfaces (${names}) stop accepting port 22 (SSH) from the internet: an AWS Transfer Family server's SFTP, a load balancer's listener or an endpoint behind them goes offline for those clients`,
+      ]);
+      // The steps are the same: only who decides changes.
+      expect(plan.steps[0]?.input).toEqual({ GroupId: GROUP, SecurityGroupRuleIds: [ssh4.SecurityGroupRuleId] });
+    });
+
+    it('names five interfaces and counts the rest', () => {
+      const many = Array.from({ length: 7 }, (_, n) => ({ id: `eni-${n}`, type: 'lambda', requesterManaged: true }));
+      expect(changeOf(rule.plan(withInterfaces(...many), {}, sshFinding)).approvalReason).toContain('eni-4 (lambda, requester-managed) and 2 more');
     });
   });
 
@@ -282,6 +337,23 @@ describe('readState with a mocked EC2 (what moto does not show)', () => {
             },
           ],
         });
+      mock
+        .on(DescribeNetworkInterfacesCommand)
+        .resolvesOnce({
+          NetworkInterfaces: [
+            { NetworkInterfaceId: 'eni-plain', InterfaceType: 'interface', RequesterManaged: false, RequesterId: 'AIDAEXAMPLE', Description: 'web-1' },
+            { NetworkInterfaceId: 'eni-efa', InterfaceType: 'efa', RequesterManaged: false },
+            { NetworkInterfaceId: 'eni-sftp', InterfaceType: 'vpc_endpoint', RequesterManaged: true, RequesterId: '727180483921', Description: 'VPC Endpoint Interface vpce-0sftp' },
+          ],
+          NextToken: 'eni-page-2',
+        })
+        .resolvesOnce({
+          NetworkInterfaces: [
+            { NetworkInterfaceId: 'eni-alb', InterfaceType: 'interface', RequesterManaged: false, RequesterId: 'amazon-elb', Description: 'ELB app/web/1' },
+            { NetworkInterfaceId: 'eni-nlb', InterfaceType: 'network_load_balancer', RequesterManaged: false, Description: 'ELB net/nlb/2' },
+            { NetworkInterfaceId: 'eni-endpoint', InterfaceType: 'interface', RequesterManaged: true, Description: 'VPC Endpoint Interface vpce-0api' },
+          ],
+        });
       const read = await rule.readState({ clients: { ec2 }, target: { account: ACCOUNT, region: REGION, resourceId: GROUP }, params: {}, finding: sshFinding });
       expect(read).toEqual({
         groupId: GROUP,
@@ -289,7 +361,18 @@ describe('readState with a mocked EC2 (what moto does not show)', () => {
           { SecurityGroupRuleId: 'sgr-2', IpProtocol: 'tcp', FromPort: 22, ToPort: 22, CidrIpv6: '::/0', Description: 'x' },
           { SecurityGroupRuleId: 'sgr-3', IpProtocol: 'tcp', FromPort: 443, ToPort: 443, ReferencedGroupId: 'sg-0fedcba9876543210' },
         ],
+        // Plain instance interfaces (interface, efa) are left out; what an AWS service manages is kept.
+        managedInterfaces: [
+          { id: 'eni-sftp', type: 'vpc_endpoint', requesterManaged: true, requesterId: '727180483921', description: 'VPC Endpoint Interface vpce-0sftp' },
+          { id: 'eni-alb', type: 'interface', requesterManaged: false, requesterId: 'amazon-elb', description: 'ELB app/web/1' },
+          { id: 'eni-nlb', type: 'network_load_balancer', requesterManaged: false, description: 'ELB net/nlb/2' },
+          { id: 'eni-endpoint', type: 'interface', requesterManaged: true, description: 'VPC Endpoint Interface vpce-0api' },
+        ],
       });
+      expect(mock.commandCalls(DescribeNetworkInterfacesCommand).map((call) => call.args[0].input)).toEqual([
+        { Filters: [{ Name: 'group-id', Values: [GROUP] }], MaxResults: 1000 },
+        { Filters: [{ Name: 'group-id', Values: [GROUP] }], MaxResults: 1000, NextToken: 'eni-page-2' },
+      ]);
       const calls = mock.commandCalls(DescribeSecurityGroupRulesCommand).map((call) => call.args[0].input);
       expect(calls).toEqual([
         { Filters: [{ Name: 'group-id', Values: [GROUP] }], MaxResults: 1000 },
@@ -297,6 +380,22 @@ describe('readState with a mocked EC2 (what moto does not show)', () => {
       ]);
       // Entries were found: the group exists, and is not asked for.
       expect(mock.commandCalls(DescribeSecurityGroupsCommand)).toHaveLength(0);
+    } finally {
+      mock.restore();
+    }
+  });
+
+  it('reads the network interfaces only when an entry opens a flagged port to the internet', async () => {
+    const ec2 = new EC2Client({ region: REGION });
+    const mock = mockClient(ec2);
+    try {
+      mock.on(DescribeSecurityGroupRulesCommand).resolves({
+        SecurityGroupRules: [{ SecurityGroupRuleId: 'sgr-1', GroupId: GROUP, IsEgress: false, IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIpv4: '0.0.0.0/0' }],
+      });
+      const target = { account: ACCOUNT, region: REGION, resourceId: GROUP };
+      expect(await rule.readState({ clients: { ec2 }, target, params: {}, finding: sshFinding })).not.toHaveProperty('managedInterfaces');
+      expect(await rule.readState({ clients: { ec2 }, target, params: {}, finding: hubFinding('EC2.19') })).not.toHaveProperty('managedInterfaces');
+      expect(mock.commandCalls(DescribeNetworkInterfacesCommand)).toHaveLength(0);
     } finally {
       mock.restore();
     }
@@ -377,6 +476,8 @@ describe('against moto', () => {
   const OTHERS = ['in tcp 0-65535 pl-0123abcd', 'in tcp 22-22 10.0.0.0/8 "office"', 'in tcp 3389-3389 0.0.0.0/0 "rdp"', 'in tcp 443-443 0.0.0.0/0 "https"', 'in udp 22-22 0.0.0.0/0', 'out -1 -1--1 0.0.0.0/0'];
 
   const READ = ['EC2.DescribeSecurityGroups', 'EC2.DescribeSecurityGroupRules'];
+  /** A group that opens a flagged port to the internet: what uses it is read too. */
+  const READ_OPEN = [...READ, 'EC2.DescribeNetworkInterfaces'];
   const record = async (recordId: string | undefined) => runtime.ledger?.getRecord(recordId ?? '');
   const rollback = async (recordId: string | undefined, force = false) => {
     await afterTheFix();
@@ -391,13 +492,13 @@ describe('against moto', () => {
     return replayEvent(approvedEvent(approvalId ?? ''), runtime, { apply: true });
   };
 
-  it('restricted-ssh (as a Security Hub-named rule): revokes the world-open SSH entries and keeps every other one, in four EC2 calls', async () => {
+  it('restricted-ssh (as a Security Hub-named rule): revokes the world-open SSH entries and keeps every other one, in five EC2 calls', async () => {
     const group = await createGroup('open-ssh', [...others(), world('tcp', 22, 22, 'admin ssh'), world6(22, 22, 'admin ssh v6')]);
     const self = others(group).at(-1) as IpPermission;
     await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: group, IpPermissions: [self] }));
     const result = await replayEvent(configEvent({ configRuleName: sshRule, resourceId: group, resourceType: SG_TYPE }), runtime, { apply: true });
     expect(result).toMatchObject({ outcome: 'remediated', rule: rule.id, resource: `${SG_TYPE}/${group}`, writes: 1 });
-    expect(result.calls).toEqual([...READ, 'EC2.RevokeSecurityGroupIngress', 'EC2.DescribeSecurityGroupRules']);
+    expect(result.calls).toEqual([...READ_OPEN, 'EC2.RevokeSecurityGroupIngress', 'EC2.DescribeSecurityGroupRules']);
     expect(await entries(group)).toEqual([...OTHERS.slice(0, 2), `in tcp 22-22 ${group}`, ...OTHERS.slice(2)]);
     const stored = await record(result.recordId);
     expect(stored?.trigger).toMatchObject({ configRuleName: sshRule, identifier: 'INCOMING_SSH_DISABLED' });
@@ -430,16 +531,20 @@ describe('against moto', () => {
     await ec2.send(new RevokeSecurityGroupEgressCommand({ GroupId: group, SecurityGroupRuleIds: egress }));
     const result = await replayEvent(configEvent({ configRuleName: sshRule, resourceId: group, resourceType: SG_TYPE }), runtime, { apply: true });
     expect(result).toMatchObject({ outcome: 'remediated', writes: 1 });
-    expect(result.calls).toEqual([...READ, 'EC2.RevokeSecurityGroupIngress', 'EC2.DescribeSecurityGroupRules', 'EC2.DescribeSecurityGroups']);
+    expect(result.calls).toEqual([...READ_OPEN, 'EC2.RevokeSecurityGroupIngress', 'EC2.DescribeSecurityGroupRules', 'EC2.DescribeSecurityGroups']);
     expect(await entries(group)).toEqual([]);
   });
 
-  it('restricted-common-ports with blockedPort1=3389 closes RDP only; the defaults do not apply beside it', async () => {
+  it('restricted-common-ports with blockedPort1=3389: the other parameters keep their defaults (21, 3306, 4333), so FTP and MySQL are asked about too', async () => {
     const group = await createGroup('open-rdp', [world('tcp', 3389, 3389, 'rdp'), world('tcp', 3306, 3306, 'mysql'), world('tcp', 22, 22), world('tcp', 21, 21)]);
-    const result = await replayEvent(configEvent({ configRuleName: rdpRule, resourceId: group, resourceType: SG_TYPE }), runtime, { apply: true });
-    expect(result).toMatchObject({ outcome: 'remediated', writes: 1 });
-    expect(await entries(group)).toEqual(['in tcp 21-21 0.0.0.0/0', 'in tcp 22-22 0.0.0.0/0', 'in tcp 3306-3306 0.0.0.0/0 "mysql"', 'out -1 -1--1 0.0.0.0/0']);
-    expect((await record(result.recordId))?.trigger).toMatchObject({ identifier: 'RESTRICTED_INCOMING_TRAFFIC', parameters: { blockedPort1: '3389' } });
+    const pending = await replayEvent(configEvent({ configRuleName: rdpRule, resourceId: group, resourceType: SG_TYPE }), runtime, { apply: true });
+    expect(pending).toMatchObject({ outcome: 'pending-approval', writes: 0, calls: READ_OPEN });
+    expect(pending.reason).toContain('ports 21 (FTP), 3306 (MySQL) may be open to the internet on purpose');
+    expect((await runtime.ledger?.getApproval(pending.approvalId ?? ''))?.scope).toBe('ports:21,3306,3389,4333');
+    const applied = await approve(pending.approvalId);
+    expect(applied).toMatchObject({ outcome: 'remediated', writes: 1 });
+    expect(await entries(group)).toEqual(['in tcp 22-22 0.0.0.0/0', 'out -1 -1--1 0.0.0.0/0']);
+    expect((await record(applied.recordId))?.trigger).toMatchObject({ identifier: 'RESTRICTED_INCOMING_TRAFFIC', parameters: { blockedPort1: '3389' } });
   });
 
   it('restricted-common-ports with its default ports asks before closing MySQL; once approved, closes it and keeps the rest', async () => {
@@ -456,10 +561,73 @@ describe('against moto', () => {
     expect(await entries(group)).toEqual(['in tcp 22-22 0.0.0.0/0', 'in tcp 8080-8080 0.0.0.0/0', 'out -1 -1--1 0.0.0.0/0']);
   });
 
+  it('approvals and rejections hold for the ports asked about: neither an open MySQL question nor its rejection silences restricted-ssh on the same group', async () => {
+    const group = await createGroup('scoped', [world('tcp', 3306, 3306, 'mysql'), world('tcp', 22, 22, 'ssh'), world('tcp', 443, 443)]);
+    const common = () => configEvent({ configRuleName: defaultPortsRule, resourceId: group, resourceType: SG_TYPE });
+    const pending = await replayEvent(common(), runtime, { apply: true });
+    expect(pending).toMatchObject({ outcome: 'pending-approval', writes: 0 });
+    expect((await runtime.ledger?.getApproval(pending.approvalId ?? ''))?.scope).toBe('ports:20,21,3306,3389,4333');
+
+    // The MySQL question is still open: restricted-ssh is its own question, and SSH closes at once.
+    const ssh = await replayEvent(configEvent({ configRuleName: sshRule, resourceId: group, resourceType: SG_TYPE }), runtime, { apply: true });
+    expect(ssh).toMatchObject({ outcome: 'remediated', writes: 1 });
+    expect(await entries(group)).toEqual(['in tcp 3306-3306 0.0.0.0/0 "mysql"', 'in tcp 443-443 0.0.0.0/0', 'out -1 -1--1 0.0.0.0/0']);
+
+    // Rejected, the MySQL question is not asked again; SSH opened again is still closed.
+    const ledger = runtime.ledger;
+    if (!ledger) throw new Error('no ledger');
+    const rejected = await decideApproval(ledger, { approvalId: pending.approvalId ?? '', decision: 'reject', by: 'U0APPROVER1', now: Date.now(), suppressionDays: 30 });
+    expect(rejected).toMatchObject({ kind: 'decided', suppression: { scope: 'ports:20,21,3306,3389,4333' } });
+    await afterTheFix();
+    const again = await replayEvent(common(), runtime, { apply: true });
+    expect(again).toMatchObject({ outcome: 'skipped', writes: 0 });
+    expect(again.reason).toContain('rejected this fix');
+    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: group, IpPermissions: [world('tcp', 22, 22, 'ssh again')] }));
+    await afterTheFix();
+    const sshAgain = await replayEvent(configEvent({ configRuleName: sshRule, resourceId: group, resourceType: SG_TYPE }), runtime, { apply: true });
+    expect(sshAgain).toMatchObject({ outcome: 'remediated', writes: 1 });
+    expect(await entries(group)).toEqual(['in tcp 3306-3306 0.0.0.0/0 "mysql"', 'in tcp 443-443 0.0.0.0/0', 'out -1 -1--1 0.0.0.0/0']);
+  });
+
+  it('a plain network interface (an instance\'s) using the group does not stop SSH from closing', async () => {
+    const group = await createGroup('with-eni', [world('tcp', 22, 22)]);
+    const { Subnets = [] } = await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'default-for-az', Values: ['true'] }] }));
+    const { NetworkInterface } = await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: Subnets[0]?.SubnetId, Groups: [group], Description: 'web-1' }));
+    try {
+      const result = await replayEvent(configEvent({ configRuleName: sshRule, resourceId: group, resourceType: SG_TYPE }), runtime, { apply: true });
+      expect(result).toMatchObject({ outcome: 'remediated', writes: 1, calls: [...READ_OPEN, 'EC2.RevokeSecurityGroupIngress', 'EC2.DescribeSecurityGroupRules'] });
+    } finally {
+      await ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: NetworkInterface?.NetworkInterfaceId }));
+    }
+  });
+
+  it('an AWS Transfer Family endpoint using the group (DescribeNetworkInterfaces faked: moto reports no requester-managed interface): SSH waits for a person, the interface named', async () => {
+    const group = await createGroup('sftp', [world('tcp', 22, 22, 'sftp clients')]);
+    await runtime.factory.forRule(rule);
+    const client = (runtime.factory.loadedFor(rule) as { ec2: EC2Client }).ec2;
+    const sftp = { NetworkInterfaceId: 'eni-0a1b2c3d4e5f60718', InterfaceType: 'vpc_endpoint', RequesterManaged: true, RequesterId: '727180483921', Description: 'VPC Endpoint Interface vpce-0123456789abcdef0' };
+    const name = 'fake-transfer-family-interface';
+    client.middlewareStack.add(
+      (next, context) => async (args) =>
+        context.commandName === 'DescribeNetworkInterfacesCommand' ? { output: { NetworkInterfaces: [sftp], $metadata: {} }, response: {} } : next(args),
+      { step: 'initialize', name },
+    );
+    try {
+      const pending = await replayEvent(configEvent({ configRuleName: sshRule, resourceId: group, resourceType: SG_TYPE }), runtime, { apply: true });
+      expect(pending).toMatchObject({ outcome: 'pending-approval', writes: 0, calls: READ_OPEN });
+      expect(pending.reason).toContain('AWS services use the group (eni-0a1b2c3d4e5f60718 (vpc_endpoint, requester-managed by 727180483921, "VPC Endpoint Interface vpce-0123456789abcdef0"))');
+      const approval = await runtime.ledger?.getApproval(pending.approvalId ?? '');
+      expect(approval?.risks).toEqual([expect.stringContaining("an AWS Transfer Family server's SFTP")]);
+      expect(await entries(group)).toContain('in tcp 22-22 0.0.0.0/0 "sftp clients"');
+    } finally {
+      client.middlewareStack.remove(name);
+    }
+  });
+
   it('all traffic from the internet: asks first (it closes far more than SSH); approved, it goes and its rollback brings it back', async () => {
     const group = await createGroup('open-all', [world('-1', undefined, undefined, 'debug'), world('tcp', 443, 443)]);
     const pending = await replayEvent(configEvent({ configRuleName: sshRule, resourceId: group, resourceType: SG_TYPE }), runtime, { apply: true });
-    expect(pending).toMatchObject({ outcome: 'pending-approval', writes: 0, calls: READ });
+    expect(pending).toMatchObject({ outcome: 'pending-approval', writes: 0, calls: READ_OPEN });
     expect(pending.reason).toContain('closes more than port 22 (SSH)');
     expect(await entries(group)).toContain('in -1 -1--1 0.0.0.0/0 "debug"');
 
@@ -493,7 +661,12 @@ describe('against moto', () => {
     expect(await entries(group)).toEqual(['in tcp 443-443 0.0.0.0/0', 'out -1 -1--1 0.0.0.0/0']);
 
     const rolledBack = await rollback(fixed.recordId);
-    expect(rolledBack).toMatchObject({ outcome: 'rolled-back', writes: 1, calls: ['EC2.DescribeSecurityGroupRules', 'EC2.AuthorizeSecurityGroupIngress', 'EC2.DescribeSecurityGroupRules'] });
+    // The check after the undo sees SSH open again, and reads what uses the group once.
+    expect(rolledBack).toMatchObject({
+      outcome: 'rolled-back',
+      writes: 1,
+      calls: ['EC2.DescribeSecurityGroupRules', 'EC2.AuthorizeSecurityGroupIngress', 'EC2.DescribeSecurityGroupRules', 'EC2.DescribeNetworkInterfaces'],
+    });
     expect(await entries(group)).toEqual(before);
     expect(await record(rolledBack.rollbackRecordId)).toMatchObject({ outcome: 'rolled-back', decidedBy: 'cli:test', rollbackOf: fixed.recordId });
 

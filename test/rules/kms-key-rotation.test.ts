@@ -291,8 +291,32 @@ describe('readState and readTags against KMS answers moto cannot give (aws-sdk-c
   it('reads tags as KMS names them (TagKey, TagValue)', async () => {
     const { kms, mock } = mocked();
     mock.on(ListResourceTagsCommand).resolves({ Tags: [{ TagKey: 'remediation:skip', TagValue: 'true' }, { TagKey: 'team', TagValue: 'data' }], Truncated: false });
+    mock.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata() });
     expect(await rule.readTags?.(context(kms))).toEqual({ 'remediation:skip': 'true', team: 'data' });
     expect(mock.commandCalls(ListResourceTagsCommand).map((call) => call.args[0].input)).toEqual([{ KeyId: KEY_ID }]);
+  });
+
+  it('the first look sends ListResourceTags and DescribeKey together (one round trip); readState then reuses the metadata', async () => {
+    const { kms, mock } = mocked();
+    let releaseTags: () => void = () => {};
+    const tagsHeld = new Promise<void>((resolve) => {
+      releaseTags = resolve;
+    });
+    mock.on(ListResourceTagsCommand).callsFake(async () => {
+      await tagsHeld;
+      return { Tags: [] };
+    });
+    mock.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata() });
+    mock.on(GetKeyRotationStatusCommand).resolves({ KeyRotationEnabled: false });
+    const same = context(kms);
+    const tags = rule.readTags?.(same);
+    // DescribeKey is on its way while the tags are still being read.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(mock.commandCalls(DescribeKeyCommand)).toHaveLength(1);
+    releaseTags();
+    expect(await tags).toEqual({});
+    expect((await rule.readState(same)).rotationEnabled).toBe(false);
+    expect(mock.commandCalls(DescribeKeyCommand)).toHaveLength(1);
   });
 });
 
@@ -433,10 +457,10 @@ describe('against moto, through the Config router', () => {
     expect(await rotation(keyId)).toBe(false);
   });
 
-  it('skips, with a record, a key carrying the exclusion tag, reading nothing but its tags', async () => {
+  it('skips, with a record, a key carrying the exclusion tag, after its tags (and the metadata read beside them); nothing changes', async () => {
     const keyId = await createKey({ tags: { 'remediation:skip': 'true' } });
     const result = await replayEvent(event(keyId), runtime, { apply: true });
-    expect(result).toMatchObject({ outcome: 'skipped', writes: 0, calls: ['KMS.ListResourceTags'] });
+    expect(result).toMatchObject({ outcome: 'skipped', writes: 0, calls: ['KMS.ListResourceTags', 'KMS.DescribeKey'] });
     expect(result.reason).toContain('remediation:skip=true');
     expect((await record(result.recordId))?.outcome).toBe('skipped');
     expect(await rotation(keyId)).toBe(false);

@@ -8,13 +8,14 @@ import {
   DescribeDBInstancesCommand,
   ModifyDBInstanceCommand,
   RDSClient,
+  StopDBInstanceCommand,
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STALE_READ_MARGIN_MS } from '../../core/engine/change.ts';
 import { decideApproval } from '../../core/engine/decide.ts';
 import { rollbackRecord } from '../../core/engine/rollback.ts';
-import { type Finding, isResourceGone, type RuleTarget } from '../../core/model/index.ts';
+import { type Finding, isResourceGone, NotReadyError, type RuleTarget } from '../../core/model/index.ts';
 import rule, { type RdsInstancePublicAccessState } from '../../rules/rds-instance-public-access.ts';
 import { RULES } from '../../rules/index.ts';
 import { replayEvent } from '../../scripts/lib/replay-files.ts';
@@ -155,12 +156,38 @@ describe('plan (pure)', () => {
     }
   });
 
-  it.each(['modifying', 'stopped', 'backing-up', 'storage-full'])('public but %s → unfixable now, with the status; nothing planned', (status) => {
-    const plan = rule.plan(state({ status }), {}, finding);
-    expect(plan.status).toBe('unfixable');
-    expect(plan.summary).toBe(
-      `DB instance orders-db (postgres, ${status}): publicly accessible: the instance is ${status}, not available, so it cannot be modified now; nothing was changed (retried by the next finding)`,
-    );
+  it('public and stopped → skipped: a stopped instance cannot be modified, and the reason says a person must start it (no promise of a next finding)', () => {
+    const plan = rule.plan(state({ status: 'stopped' }), {}, finding);
+    expect(plan).toEqual({
+      status: 'unfixable',
+      summary:
+        'DB instance orders-db (postgres, stopped): publicly accessible: a stopped DB instance cannot be modified, so nothing was changed; a person must start it and turn public access off (or replay this finding once it is available): AWS Config reports this instance again only if its compliance changes',
+    });
+    expect(plan.summary).not.toContain('retried by the next finding');
+  });
+
+  it.each(['storage-full', 'failed', 'incompatible-parameters', 'inaccessible-encryption-credentials', 'some-new-status'])(
+    'public and %s (a status that does not pass on its own) → skipped, a person brings it back',
+    (status) => {
+      expect(rule.plan(state({ status }), {}, finding)).toEqual({
+        status: 'unfixable',
+        summary: `DB instance orders-db (postgres, ${status}): publicly accessible: the instance is ${status}, a status the bot does not wait for, so it cannot be modified now; nothing was changed: a person must bring it back to available first`,
+      });
+    },
+  );
+
+  it.each(['modifying', 'backing-up', 'rebooting', 'upgrading', 'starting', 'stopping'])(
+    'public and %s in a read after the write → not done yet, so the engine reads again (the first look waits instead: see reads)',
+    (status) => {
+      expect(rule.plan(state({ status }), {}, finding)).toEqual({
+        status: 'unfixable',
+        summary: `DB instance orders-db (postgres, ${status}): publicly accessible: the instance is ${status}, and public access still reads on`,
+      });
+    },
+  );
+
+  it('storage-optimization keeps the instance fully operational and refuses storage changes only: public access is turned off', () => {
+    expect(changeOf(rule.plan(state({ status: 'storage-optimization' }), {}, finding)).steps[0]?.input).toEqual({ DBInstanceIdentifier: 'orders-db', PubliclyAccessible: false });
   });
 
   it.each([
@@ -202,6 +229,35 @@ describe('reads (RDS faked)', () => {
     // The next read (the verification after a write) asks RDS again rather than reusing the describe.
     await rule.readState(context);
     expect(rds.inputs).toHaveLength(2);
+  });
+
+  it('the first look (tags, then state) at a public instance in a status that passes waits: NotReadyError, nothing recorded; a later read returns the state', async () => {
+    for (const status of ['modifying', 'backing-up', 'maintenance', 'starting', 'stopping']) {
+      const rds = fakeRds(() => [instance({ DBInstanceStatus: status })]);
+      const context = contextFor(rds.client, 'orders-db');
+      await rule.readTags?.(context);
+      const error = await rule.readState(context).catch((thrown: unknown) => thrown);
+      expect(error, status).toBeInstanceOf(NotReadyError);
+      expect((error as Error).message).toBe(`DB instance orders-db is ${status}; public access is turned off once it is available`);
+      // The read after a write (and a rollback's) does not wait: the engine decides from the state.
+      expect(await rule.readState(context)).toEqual(state({ status }));
+    }
+  });
+
+  it('the first look does not wait for a private instance, a stopped one, or one it never changes', async () => {
+    const cases: Array<[Partial<DBInstance>, string]> = [
+      [{ DBInstanceStatus: 'modifying', PubliclyAccessible: false }, 'compliant'],
+      [{ DBInstanceStatus: 'stopped' }, 'unfixable'],
+      [{ DBInstanceStatus: 'storage-full' }, 'unfixable'],
+      [{ DBInstanceStatus: 'modifying', Engine: 'neptune', DBClusterIdentifier: 'graph' }, 'unfixable'],
+      [{ DBInstanceStatus: 'backing-up', Engine: 'mysql', DBClusterIdentifier: 'multi-az' }, 'unfixable'],
+    ];
+    for (const [overrides, status] of cases) {
+      const rds = fakeRds(() => [instance(overrides)]);
+      const context = contextFor(rds.client, 'orders-db');
+      await rule.readTags?.(context);
+      expect(rule.plan(await rule.readState(context), {}, finding).status, JSON.stringify(overrides)).toBe(status);
+    }
   });
 
   it('an identifier is looked up by DBInstanceIdentifier; readState alone (a rollback) describes once', async () => {
@@ -450,17 +506,44 @@ describe('against moto', () => {
     }
   });
 
-  it('an instance that is not available is left for the next finding, with its status; nothing is written', async () => {
+  it('an instance that is modifying waits: the delivery fails to be retried, with no record and nothing written', async () => {
     const db = await createInstance('rds-busy');
     const own = await auto();
     const rds = await resolvingResourceIds(own, { adjust: (found) => ({ ...found, DBInstanceStatus: 'modifying' }) });
     try {
-      const result = await replayEvent(configFinding(db.resourceId), own, { apply: true });
-      expect(result).toMatchObject({ outcome: 'skipped', writes: 0 });
-      expect(result.reason).toContain('the instance is modifying, not available');
-      expect(result.reason).toContain('retried by the next finding');
+      const event = configFinding(db.resourceId);
+      const result = await replayEvent(event, own, { apply: true });
+      expect(result).toMatchObject({ outcome: 'failed', retryable: true, writes: 0 });
+      expect(result.reason).toBe(`waiting: DB instance ${db.name} is modifying; public access is turned off once it is available`);
+      expect(result.recordId).toBeUndefined();
       expect(rds.commandCalls(ModifyDBInstanceCommand)).toHaveLength(0);
       expect(await live(db.name)).toEqual({ publiclyAccessible: true, status: 'available' });
+
+      // Delivered again once the instance is available, the same event is fixed.
+      rds.restore();
+      const later = await resolvingResourceIds(own);
+      try {
+        expect(await replayEvent(event, own, { apply: true })).toMatchObject({ outcome: 'remediated', writes: 1 });
+        expect(await live(db.name)).toEqual({ publiclyAccessible: false, status: 'available' });
+      } finally {
+        later.restore();
+      }
+    } finally {
+      rds.restore();
+    }
+  });
+
+  it('a stopped instance (moto stops it) is skipped with a reason that asks a person to start it; nothing is written', async () => {
+    const db = await createInstance('rds-stopped');
+    await testRds().send(new StopDBInstanceCommand({ DBInstanceIdentifier: db.name }));
+    const own = await auto();
+    const rds = await resolvingResourceIds(own);
+    try {
+      const result = await replayEvent(configFinding(db.resourceId), own, { apply: true });
+      expect(result).toMatchObject({ outcome: 'skipped', writes: 0 });
+      expect(result.reason).toContain('a stopped DB instance cannot be modified, so nothing was changed; a person must start it');
+      expect((await record(result.recordId, own))?.outcome).toBe('skipped');
+      expect(await live(db.name)).toEqual({ publiclyAccessible: true, status: 'stopped' });
     } finally {
       rds.restore();
     }

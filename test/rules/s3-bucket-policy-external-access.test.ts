@@ -195,7 +195,7 @@ describe('against moto (always a person’s decision)', () => {
     expect(stored?.steps[0]?.undo).toEqual({ operation: 'S3.PutBucketPolicy', input: { Bucket: bucket, ExpectedBucketOwner: ACCOUNT, Policy: policy } });
 
     const approvedAgain = await replayEvent(structuredClone(approved), runtime, { apply: true });
-    expect(approvedAgain).toMatchObject({ outcome: 'skipped', writes: 0 });
+    expect(approvedAgain).toMatchObject({ outcome: 'remediated', duplicate: true, writes: 0, recordId: applied.recordId });
     const findingAgain = await replayEvent(structuredClone(event), runtime, { apply: true });
     expect(findingAgain).toMatchObject({ duplicate: true, writes: 0, outcome: 'remediated', recordId: pending.recordId });
     const later = await replayEvent(analyzerEvent({ bucket, isPublic: false }), runtime, { apply: true });

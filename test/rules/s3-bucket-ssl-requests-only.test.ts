@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { ConfigServiceClient, DeleteConfigRuleCommand } from '@aws-sdk/client-config-service';
 import { GetBucketPolicyCommand, PutBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STALE_READ_MARGIN_MS } from '../../core/engine/change.ts';
+import { decideApproval } from '../../core/engine/decide.ts';
 import { rollbackRecord } from '../../core/engine/rollback.ts';
 import type { Finding } from '../../core/model/index.ts';
 import { RULES } from '../../rules/index.ts';
@@ -45,7 +47,7 @@ function configFinding(resourceId = BUCKET): Finding {
   };
 }
 const finding = configFinding();
-const state = (policy: string | null): State => ({ bucketArn: ARN, policy });
+const state = (policy: string | null, website: string | null = null): State => ({ bucketArn: ARN, policy, website });
 
 function changeOf(plan: ReturnType<typeof rule.plan>) {
   if (plan.status !== 'change') throw new Error(`expected a change, got ${plan.status}: ${plan.summary}`);
@@ -145,23 +147,69 @@ describe('plan (pure)', () => {
 
   it.each([
     ['an Allow for HTTPS only, with no Deny (the Knowledge Center says this does not comply)', insecure({ Effect: 'Allow', Condition: { Bool: { 'aws:SecureTransport': 'true' } } })],
-    ['a Deny of some actions only', insecure({ Action: ['s3:GetObject', 's3:PutObject'] })],
-    ['a Deny on the objects only', insecure({ Resource: `${ARN}/*` })],
-    ['a Deny on the bucket only', insecure({ Resource: ARN })],
-    ['a Deny on another bucket', insecure({ Resource: ['arn:aws:s3:::other-bucket', 'arn:aws:s3:::other-bucket/*'] })],
-    ['a Deny for one account only', insecure({ Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` } })],
     ['a Deny for everyone and a service (not the plain "*")', insecure({ Principal: { AWS: '*', Service: 's3.amazonaws.com' } })],
-    ['a Deny narrowed by a further condition', insecure({ Condition: { Bool: { 'aws:SecureTransport': 'false' }, IpAddress: { 'aws:SourceIp': '203.0.113.0/24' } } })],
-    ['a second key under Bool', insecure({ Condition: { Bool: { 'aws:SecureTransport': 'false', 'aws:ViaAWSService': 'false' } } })],
     ['BoolIfExists', insecure({ Condition: { BoolIfExists: { 'aws:SecureTransport': 'false' } } })],
     ['a Deny of HTTPS requests ("true")', insecure({ Condition: { Bool: { 'aws:SecureTransport': 'true' } } })],
     ['a value list of "false" and "true" (not the documented shape)', insecure({ Condition: { Bool: { 'aws:SecureTransport': ['false', 'true'] } } })],
     ['no condition at all', insecure({}, ['Condition'])],
-    ['NotPrincipal', insecure({ NotPrincipal: { AWS: `arn:aws:iam::${ACCOUNT}:root` } }, ['Principal'])],
-    ['NotAction', insecure({ NotAction: 's3:GetObject' }, ['Action'])],
-  ])('not compliant, the statement is added and the existing one kept: %s', (_name, statement) => {
+  ])('not compliant, the statement is added in auto and the existing one kept: %s', (_name, statement) => {
     const plan = changeOf(rule.plan(state(policyText([statement])), {}, finding));
     expect(statementsOf(plan.steps[0]?.input.Policy)).toEqual([statement, documented()]);
+    expect(plan.approvalReason).toBeUndefined();
+    expect(plan.risks).toEqual([RISK]);
+  });
+
+  it.each([
+    ['a Deny of some actions only', insecure({ Action: ['s3:GetObject', 's3:PutObject'] }), 'only Action ["s3:GetObject","s3:PutObject"]'],
+    ['a Deny on the objects only', insecure({ Resource: `${ARN}/*` }), `only Resource "${ARN}/*"`],
+    ['a Deny on one prefix only', insecure({ Resource: [ARN, `${ARN}/private/*`] }), `only Resource ["${ARN}","${ARN}/private/*"]`],
+    ['a Deny on the bucket only', insecure({ Resource: ARN }), `only Resource "${ARN}"`],
+    ['a Deny on another bucket', insecure({ Resource: ['arn:aws:s3:::other-bucket', 'arn:aws:s3:::other-bucket/*'] }), 'only Resource ["arn:aws:s3:::other-bucket","arn:aws:s3:::other-bucket/*"]'],
+    ['a Deny for one account only', insecure({ Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` } }), `only Principal {"AWS":"arn:aws:iam::${ACCOUNT}:root"}`],
+    [
+      'a Deny except through one VPC endpoint (StringNotEquals aws:SourceVpce)',
+      insecure({ Condition: { Bool: { 'aws:SecureTransport': 'false' }, StringNotEquals: { 'aws:SourceVpce': 'vpce-1a2b3c4d' } } }),
+      'only when StringNotEquals aws:SourceVpce "vpce-1a2b3c4d"',
+    ],
+    ['a Deny narrowed by a source IP', insecure({ Condition: { Bool: { 'aws:SecureTransport': 'false' }, IpAddress: { 'aws:SourceIp': '203.0.113.0/24' } } }), 'only when IpAddress aws:SourceIp "203.0.113.0/24"'],
+    ['a second key under Bool', insecure({ Condition: { Bool: { 'aws:SecureTransport': 'false', 'aws:ViaAWSService': 'false' } } }), 'only when Bool aws:ViaAWSService "false"'],
+    [
+      'a Deny with NotPrincipal (everyone but a role)',
+      insecure({ NotPrincipal: { AWS: `arn:aws:iam::${ACCOUNT}:role/legacy` } }, ['Principal']),
+      `everyone except NotPrincipal {"AWS":"arn:aws:iam::${ACCOUNT}:role/legacy"}`,
+    ],
+    ['a Deny with NotAction', insecure({ NotAction: 's3:GetObject' }, ['Action']), 'not NotAction "s3:GetObject"'],
+    ['an Allow of HTTP requests', insecure({ Effect: 'Allow', Action: 's3:GetObject' }), 'allows "s3:GetObject" over HTTP (aws:SecureTransport false)'],
+  ])('an exception for HTTP requests looks deliberate, so a person decides, the exception named: %s', (_name, statement, exception) => {
+    const plan = changeOf(rule.plan(state(policyText([grant('Reporting'), statement])), {}, finding));
+    expect(statementsOf(plan.steps[0]?.input.Policy)).toEqual([grant('Reporting'), statement, documented()]);
+    expect(plan.approvalReason).toBe(`the bucket policy already lets some HTTP requests through (statement "Existing": ${exception}), which looks deliberate: a person decides`);
+    expect(plan.risks).toEqual([RISK, `statement "Existing" lets HTTP requests through (${exception}); the added statement refuses those too`]);
+  });
+
+  it('names a statement without Sid by its position, and every exception of every statement', () => {
+    const { Sid: _sid, ...noSid } = insecure({ Resource: `${ARN}/*`, Condition: { Bool: { 'aws:SecureTransport': 'false' }, StringNotEquals: { 'aws:SourceVpce': ['vpce-1', 'vpce-2'] } } });
+    const plan = changeOf(rule.plan(state(policyText([grant('Reporting'), noSid])), {}, finding));
+    expect(plan.approvalReason).toBe(
+      `the bucket policy already lets some HTTP requests through (statement 2: only Resource "${ARN}/*"; only when StringNotEquals aws:SourceVpce ["vpce-1","vpce-2"]), which looks deliberate: a person decides`,
+    );
+  });
+
+  it('a bucket hosting a static website: the statement is planned, but a person decides, the website visitors and CloudFront named', () => {
+    const plan = changeOf(rule.plan(state(null, 'index document index.html'), {}, finding));
+    expect(plan.steps[0]?.input.Policy).toBe(JSON.stringify({ Version: '2012-10-17', Statement: [documented()] }, null, 2));
+    expect(plan.approvalReason).toBe('the bucket hosts a static website (index document index.html), which S3 serves over HTTP only: a person decides');
+    expect(plan.risks).toEqual([
+      RISK,
+      'visitors of the static website (S3 website endpoints serve HTTP only) and CloudFront distributions that use the website endpoint as origin (HTTP only) lose access',
+    ]);
+    const both = changeOf(rule.plan(state(policyText([insecure({ Resource: ARN })]), 'redirects every request to example.com'), {}, finding));
+    expect(both.approvalReason).toBe(
+      `the bucket hosts a static website (redirects every request to example.com), which S3 serves over HTTP only; and the bucket policy already lets some HTTP requests through (statement "Existing": only Resource "${ARN}"), which looks deliberate: a person decides`,
+    );
+    expect(both.risks).toHaveLength(3);
+    // A website bucket whose policy already denies HTTP is compliant: nothing to ask.
+    expect(rule.plan(state(policyText([documented()]), 'index document index.html'), {}, finding).status).toBe('compliant');
   });
 
   it('refuses to grow the policy past S3’s 20 KB limit, and adds the statement while it fits', () => {
@@ -196,6 +244,7 @@ describe('plan (pure)', () => {
     expect(rule.describe(state(policyText([grant('A')])))).toBe('bucket policy with 1 statement(s), none denying HTTP requests');
     expect(rule.describe(state(policyText([grant('A'), documented()])))).toBe('bucket policy with 2 statement(s); statement "DenyInsecureTransport" denies HTTP requests');
     expect(rule.describe(state('not json'))).toBe('bucket policy that is not valid JSON');
+    expect(rule.describe(state(null, 'index document index.html'))).toBe('no bucket policy: HTTP requests allowed; static website hosting on (index document index.html)');
   });
 
   it('a rollback compares the policy as a document, not its whitespace', () => {
@@ -203,6 +252,8 @@ describe('plan (pure)', () => {
     expect(fingerprint(state(policyText([grant('A')], 2)))).toEqual(fingerprint(state(policyText([grant('A')]))));
     expect(fingerprint(state(policyText([grant('A')])))).not.toEqual(fingerprint(state(policyText([grant('B')]))));
     expect(fingerprint(state(null))).toBeNull();
+    // The website is read for the plan, not compared by a rollback.
+    expect(fingerprint(state(policyText([grant('A')]), 'index document index.html'))).toEqual(fingerprint(state(policyText([grant('A')]))));
   });
 
   it('declares what it answers, reads and writes; the delete is only an undo', () => {
@@ -211,7 +262,7 @@ describe('plan (pure)', () => {
       securityHub: ['S3.5'],
     });
     expect(rule.defaultMode).toBe('auto');
-    expect(rule.permissions.read).toEqual(['s3:GetBucketPolicy', 's3:GetBucketTagging']);
+    expect(rule.permissions.read).toEqual(['s3:GetBucketPolicy', 's3:GetBucketWebsite', 's3:GetBucketTagging']);
     expect(Object.entries(rule.operations).map(([name, op]) => [name, op.iamAction, op.undoOnly ?? false])).toEqual([
       ['S3.PutBucketPolicy', 's3:PutBucketPolicy', false],
       ['S3.DeleteBucketPolicy', 's3:DeleteBucketPolicy', true],
@@ -223,29 +274,66 @@ describe('plan (pure)', () => {
 
 describe('readState (a fake client)', () => {
   const target = (region: string) => ({ account: ACCOUNT, region, resourceId: BUCKET });
-  const fake = (answer: () => Promise<unknown>) => {
-    const sent: unknown[] = [];
+  const at = (region: string, resourceArn?: string): Finding => ({ ...finding, region, ...(resourceArn ? { resourceArn } : {}) });
+  const noWebsite = () => Promise.reject(Object.assign(new Error('The specified bucket does not have a website configuration'), { name: 'NoSuchWebsiteConfiguration' }));
+  /** An S3 client answering GetBucketPolicy and GetBucketWebsite, recording what it was sent. */
+  const fake = (policy: () => Promise<unknown>, website: () => Promise<unknown> = noWebsite) => {
+    const sent: Array<[string, unknown]> = [];
     const send = async (command: { input: unknown }) => {
-      sent.push(command.input);
-      return answer();
+      const name = command.constructor.name;
+      sent.push([name, command.input]);
+      return name === 'GetBucketWebsiteCommand' ? website() : policy();
     };
     const s3 = { send } as unknown as S3Client;
     return { s3, sent };
   };
+  const read = (s3: S3Client, on: Finding = finding) => rule.readState({ clients: { s3 }, target: target(on.region), params: {}, finding: on });
 
-  it('reads the policy for the bucket owner; no policy is state; the ARN is in the region’s partition', async () => {
+  it('reads the policy and the website configuration in parallel, for the bucket owner; no policy and no website are state', async () => {
     const { s3, sent } = fake(async () => ({ Policy: '{"Statement":[]}' }));
-    expect(await rule.readState({ clients: { s3 }, target: target(REGION), params: {}, finding })).toEqual({ bucketArn: ARN, policy: '{"Statement":[]}' });
-    expect(sent).toEqual([{ Bucket: BUCKET, ExpectedBucketOwner: ACCOUNT }]);
+    expect(await read(s3)).toEqual({ bucketArn: ARN, policy: '{"Statement":[]}', website: null });
+    expect(sent).toEqual([
+      ['GetBucketPolicyCommand', bucketInput],
+      ['GetBucketWebsiteCommand', bucketInput],
+    ]);
     const none = fake(async () => Promise.reject(Object.assign(new Error('The bucket policy does not exist'), { name: 'NoSuchBucketPolicy' })));
-    expect(await rule.readState({ clients: { s3: none.s3 }, target: target('cn-north-1'), params: {}, finding })).toEqual({ bucketArn: `arn:aws-cn:s3:::${BUCKET}`, policy: null });
-    const gov = fake(async () => ({}));
-    expect((await rule.readState({ clients: { s3: gov.s3 }, target: target('us-gov-west-1'), params: {}, finding })).bucketArn).toBe(`arn:aws-us-gov:s3:::${BUCKET}`);
+    expect(await read(none.s3)).toEqual({ bucketArn: ARN, policy: null, website: null });
+  });
+
+  it('says what the website endpoint serves: an index document, or a redirect of every request', async () => {
+    const index = fake(async () => ({}), async () => ({ IndexDocument: { Suffix: 'index.html' }, ErrorDocument: { Key: 'error.html' } }));
+    expect((await read(index.s3)).website).toBe('index document index.html');
+    const redirect = fake(async () => ({}), async () => ({ RedirectAllRequestsTo: { HostName: 'www.example.com', Protocol: 'https' } }));
+    expect((await read(redirect.s3)).website).toBe('redirects every request to www.example.com');
+  });
+
+  it('the bucket ARN takes the partition of the ARNs the finding carries, else of its Region', async () => {
+    const { s3 } = fake(async () => ({}));
+    expect((await read(s3, at('cn-north-1', `arn:aws-cn:s3:::${BUCKET}`))).bucketArn).toBe(`arn:aws-cn:s3:::${BUCKET}`);
+    const configArn: Finding = { ...at('us-gov-west-1'), trigger: { ...finding.trigger, configRuleArn: `arn:aws-us-gov:config:us-gov-west-1:${ACCOUNT}:config-rule/config-rule-1` } as Finding['trigger'] };
+    expect((await read(s3, configArn)).bucketArn).toBe(`arn:aws-us-gov:s3:::${BUCKET}`);
+    const regions: Array<[string, string]> = [
+      ['cn-northwest-1', 'aws-cn'],
+      ['us-gov-east-1', 'aws-us-gov'],
+      ['us-iso-east-1', 'aws-iso'],
+      ['us-isob-east-1', 'aws-iso-b'],
+      ['eu-isoe-west-1', 'aws-iso-e'],
+      ['us-isof-south-1', 'aws-iso-f'],
+      ['eusc-de-east-1', 'aws-eusc'],
+      ['il-central-1', 'aws'],
+      [REGION, 'aws'],
+    ];
+    for (const [region, partition] of regions) {
+      expect((await read(s3, at(region))).bucketArn, region).toBe(`arn:${partition}:s3:::${BUCKET}`);
+    }
+    await expect(read(s3, at('xx-nowhere-1'))).rejects.toThrow('cannot tell the partition of Region "xx-nowhere-1"');
   });
 
   it('any other error is an error', async () => {
     const { s3 } = fake(async () => Promise.reject(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' })));
-    await expect(rule.readState({ clients: { s3 }, target: target(REGION), params: {}, finding })).rejects.toThrow('Access Denied');
+    await expect(read(s3)).rejects.toThrow('Access Denied');
+    const website = fake(async () => ({}), async () => Promise.reject(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' })));
+    await expect(read(website.s3)).rejects.toThrow('Access Denied');
   });
 });
 
@@ -286,12 +374,15 @@ describe('against moto, through the Config router', () => {
     }
   }
 
-  it('gives a bucket with no policy the documented statement (tags, read, write, verify); a redelivery writes nothing; a later finding reads only', async () => {
+  /** Tags, then the policy and the website configuration in parallel. */
+  const READ = ['S3.GetBucketTagging', 'S3.GetBucketPolicy', 'S3.GetBucketWebsite'];
+
+  it('gives a bucket with no policy the documented statement (tags, policy and website, write, verify: 5 calls); a redelivery writes nothing; a later finding reads only', async () => {
     const bucket = await createBucket('ssl-none');
     const first = event(bucket);
     const result = await replayEvent(first, runtime, { apply: true });
     expect(result).toMatchObject({ outcome: 'remediated', rule: rule.id, resource: `AWS::S3::Bucket/${bucket}`, writes: 1, eventId: first.id });
-    expect(result.calls).toEqual(['S3.GetBucketTagging', 'S3.GetBucketPolicy', 'S3.PutBucketPolicy', 'S3.GetBucketPolicy']);
+    expect(result.calls).toEqual([...READ, 'S3.PutBucketPolicy', 'S3.GetBucketPolicy']);
     expect(result).toMatchObject({ before: 'no bucket policy: HTTP requests allowed', after: 'bucket policy with 1 statement(s); statement "DenyInsecureTransport" denies HTTP requests' });
     expect(JSON.parse(String(await bucketPolicy(bucket)))).toEqual({ Version: '2012-10-17', Statement: [documented(`arn:aws:s3:::${bucket}`)] });
 
@@ -305,7 +396,7 @@ describe('against moto, through the Config router', () => {
     expect(again.calls.filter((call) => !call.startsWith('S3.Get'))).toEqual([]);
 
     const later = await replayEvent(event(bucket), runtime, { apply: true });
-    expect(later).toMatchObject({ outcome: 'compliant', writes: 0, calls: ['S3.GetBucketTagging', 'S3.GetBucketPolicy'] });
+    expect(later).toMatchObject({ outcome: 'compliant', writes: 0, calls: READ });
     expect((await record(later.recordId))?.outcome).toBe('compliant');
   });
 
@@ -314,7 +405,7 @@ describe('against moto, through the Config router', () => {
       JSON.stringify(
         {
           Version: '2012-10-17',
-          Statement: [grant('Reporting', `arn:aws:s3:::${name}`), { Sid: 'HttpsGetOnly', Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${name}/*`, Condition: { Bool: { 'aws:SecureTransport': 'false' } } }],
+          Statement: [grant('Reporting', `arn:aws:s3:::${name}`), { Sid: 'NoDeletes', Effect: 'Deny', Principal: '*', Action: 's3:DeleteObject', Resource: `arn:aws:s3:::${name}/*` }],
         },
         null,
         2,
@@ -328,7 +419,7 @@ describe('against moto, through the Config router', () => {
     expect((await record(result.recordId))?.steps[0]?.undo).toEqual({ operation: 'S3.PutBucketPolicy', input: { Bucket: bucket, ExpectedBucketOwner: ACCOUNT, Policy: text } });
 
     const rolledBack = await rollback(result.recordId);
-    expect(rolledBack).toMatchObject({ outcome: 'rolled-back', writes: 1, calls: ['S3.GetBucketPolicy', 'S3.PutBucketPolicy', 'S3.GetBucketPolicy'] });
+    expect(rolledBack).toMatchObject({ outcome: 'rolled-back', writes: 1, calls: ['S3.GetBucketPolicy', 'S3.GetBucketWebsite', 'S3.PutBucketPolicy', 'S3.GetBucketPolicy'] });
     expect(await bucketPolicy(bucket)).toBe(text);
     expect((await rollback(result.recordId)).outcome).toBe('refused');
   });
@@ -338,7 +429,7 @@ describe('against moto, through the Config router', () => {
     const result = await replayEvent(event(bucket), runtime, { apply: true });
     expect(result.outcome).toBe('remediated');
     const rolledBack = await rollback(result.recordId);
-    expect(rolledBack).toMatchObject({ outcome: 'rolled-back', writes: 1, calls: ['S3.GetBucketPolicy', 'S3.DeleteBucketPolicy', 'S3.GetBucketPolicy'] });
+    expect(rolledBack).toMatchObject({ outcome: 'rolled-back', writes: 1, calls: ['S3.GetBucketPolicy', 'S3.GetBucketWebsite', 'S3.DeleteBucketPolicy', 'S3.GetBucketPolicy'] });
     expect(await bucketPolicy(bucket)).toBeNull();
   });
 
@@ -358,7 +449,7 @@ describe('against moto, through the Config router', () => {
       policyText([{ ...documented(`arn:aws:s3:::${name}`, 'TlsOnly'), Principal: { AWS: '*' }, Condition: { Bool: { 'aws:SecureTransport': false } } }]),
     );
     const result = await replayEvent(event(bucket), runtime, { apply: true });
-    expect(result).toMatchObject({ outcome: 'compliant', writes: 0, calls: ['S3.GetBucketTagging', 'S3.GetBucketPolicy'] });
+    expect(result).toMatchObject({ outcome: 'compliant', writes: 0, calls: READ });
     expect(await bucketPolicy(bucket)).toBe(text);
   });
 
@@ -368,6 +459,41 @@ describe('against moto, through the Config router', () => {
     const result = await replayEvent(event(bucket), runtime, { apply: true });
     expect(result).toMatchObject({ outcome: 'skipped', writes: 0 });
     expect(result.reason).toContain("over S3's 20 KB limit for bucket policies");
+    expect(await bucketPolicy(bucket)).toBe(text);
+  });
+
+  it('a bucket hosting a static website waits for a person (5 calls, nothing written); approved, the statement is added', async () => {
+    const bucket = await createBucket('ssl-website', { website: true });
+    const pending = await replayEvent(event(bucket), runtime, { apply: true });
+    expect(pending).toMatchObject({ outcome: 'pending-approval', writes: 0, calls: READ });
+    expect(pending.reason).toContain('the bucket hosts a static website (index document index.html), which S3 serves over HTTP only');
+    const approval = await runtime.ledger?.getApproval(pending.approvalId ?? '');
+    expect(approval?.risks).toEqual([RISK, expect.stringContaining('CloudFront distributions that use the website endpoint as origin')]);
+    expect(await bucketPolicy(bucket)).toBeNull();
+
+    const ledger = runtime.ledger;
+    if (!ledger) throw new Error('no ledger');
+    expect((await decideApproval(ledger, { approvalId: pending.approvalId ?? '', decision: 'approve', by: 'U0APPROVER1', now: Date.now(), suppressionDays: 30 })).kind).toBe('decided');
+    const applied = await replayEvent(approvedEvent(pending.approvalId ?? ''), runtime, { apply: true });
+    expect(applied).toMatchObject({ outcome: 'remediated', writes: 1, approvalId: pending.approvalId });
+    expect(statementsOf(await bucketPolicy(bucket))).toEqual([documented(`arn:aws:s3:::${bucket}`)]);
+  });
+
+  it('a policy that denies HTTP except through a VPC endpoint waits for a person, who reads the exception; the policy is left as it is', async () => {
+    const { bucket, text } = await bucketWithPolicy('ssl-vpce', (name) =>
+      policyText([
+        {
+          ...documented(`arn:aws:s3:::${name}`, 'HttpsExceptFromVpc'),
+          Condition: { Bool: { 'aws:SecureTransport': 'false' }, StringNotEquals: { 'aws:SourceVpce': 'vpce-0a1b2c3d4e5f60718' } },
+        },
+      ]),
+    );
+    const pending = await replayEvent(event(bucket), runtime, { apply: true });
+    expect(pending).toMatchObject({ outcome: 'pending-approval', writes: 0, calls: READ });
+    expect(pending.reason).toContain('statement "HttpsExceptFromVpc": only when StringNotEquals aws:SourceVpce "vpce-0a1b2c3d4e5f60718"');
+    expect((await runtime.ledger?.getApproval(pending.approvalId ?? ''))?.risks).toContain(
+      'statement "HttpsExceptFromVpc" lets HTTP requests through (only when StringNotEquals aws:SourceVpce "vpce-0a1b2c3d4e5f60718"); the added statement refuses those too',
+    );
     expect(await bucketPolicy(bucket)).toBe(text);
   });
 
@@ -421,3 +547,17 @@ describe('against moto, through the Config router', () => {
     expect(await bucketPolicy(bucket)).toBeNull();
   });
 });
+
+function approvedEvent(approvalId: string) {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Remediation Approved',
+    source: 'driftfix.approvals',
+    account: ACCOUNT,
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: REGION,
+    resources: [],
+    detail: { approvalId, ruleId: rule.id },
+  };
+}

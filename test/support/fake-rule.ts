@@ -15,6 +15,12 @@ export class FakeWorld {
   writes = 0;
   failNextWrite: Error | undefined;
   stopAfterNextWrite = false;
+  /** The next write takes effect, and then its answer is lost with this error (a timeout, a reset connection). */
+  loseNextAnswer: Error | undefined;
+  /** The next write hangs, before or after it takes effect, until its abort signal fires. */
+  hangNextWrite: 'before' | 'after' | undefined;
+  /** Abort signals the writes were sent with. */
+  readonly signals: Array<AbortSignal | undefined> = [];
   /** A read that throws (the resource could not be read). */
   failReads: Error | undefined;
 }
@@ -32,7 +38,7 @@ export class SetWidgetCommand {
 /** The fake's SDK client: answers commands from the world. */
 export function fakeClient(world: FakeWorld) {
   return {
-    async send(command: object): Promise<unknown> {
+    async send(command: object, options: { abortSignal?: AbortSignal } = {}): Promise<unknown> {
       if (command instanceof ReadWidget) {
         world.calls.push('Fake.ReadWidget');
         if (world.failReads) throw world.failReads;
@@ -46,13 +52,23 @@ export function fakeClient(world: FakeWorld) {
       }
       if (command instanceof SetWidgetCommand) {
         world.calls.push('Fake.SetWidget');
+        world.signals.push(options.abortSignal);
         if (world.failNextWrite) {
           const error = world.failNextWrite;
           world.failNextWrite = undefined;
           throw error;
         }
+        const hang = world.hangNextWrite;
+        world.hangNextWrite = undefined;
+        if (hang === 'before') await aborted(options.abortSignal);
         world.levels.set(command.input.id, command.input.level);
         world.writes += 1;
+        if (hang === 'after') await aborted(options.abortSignal);
+        if (world.loseNextAnswer) {
+          const error = world.loseNextAnswer;
+          world.loseNextAnswer = undefined;
+          throw error;
+        }
         if (world.stopAfterNextWrite) {
           world.stopAfterNextWrite = false;
           return new Promise(() => {});
@@ -62,6 +78,15 @@ export function fakeClient(world: FakeWorld) {
       throw new Error(`unknown command ${command.constructor.name}`);
     },
   };
+}
+
+/** Waits for the signal (for ever without one), then fails as the SDK does when a request is aborted. */
+function aborted(signal: AbortSignal | undefined): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    const fail = () => reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' }));
+    if (signal?.aborted) fail();
+    signal?.addEventListener('abort', fail, { once: true });
+  });
 }
 
 export const WIDGET: ResourceKind = {
@@ -76,7 +101,7 @@ export interface FakeState {
 }
 
 /** A rule that sets a widget's level to `safe`; `steps: 2` plans two writes (unsafe → warming → safe). */
-export function fakeRule(options: { id?: string; mode?: 'auto' | 'approve' | 'notify'; steps?: 1 | 2; approvalFor?: string } = {}): AnyRule {
+export function fakeRule(options: { id?: string; mode?: 'auto' | 'approve' | 'notify'; steps?: 1 | 2; approvalFor?: string; scoped?: boolean } = {}): AnyRule {
   return {
     id: options.id ?? 'fake-widget',
     title: 'Fake widget level',
@@ -110,6 +135,8 @@ export function fakeRule(options: { id?: string; mode?: 'auto' | 'approve' | 'no
       };
     },
     describe: (state: FakeState) => `level ${state.level}`,
+    // Scoped: each Config rule name asks its own question about the widget (as ports do for a security group).
+    ...(options.scoped ? { scope: (finding: Finding) => (finding.trigger.kind === 'config-rule' ? finding.trigger.configRuleName : undefined) } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { TestProject } from 'vitest/node';
 import { isMotoReachable, type MotoServer, startMotoServer } from '../../scripts/lib/moto-server.ts';
 import { ensurePythonTools } from '../../scripts/lib/python-tools.ts';
-import { packageService } from './packaged.ts';
+import { packageService, removePackages } from './packaged.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -32,5 +32,6 @@ export async function setup(project: TestProject): Promise<void> {
 }
 
 export async function teardown(): Promise<void> {
+  removePackages();
   await moto?.stop();
 }

@@ -49,7 +49,8 @@ export async function localRuntime(
     ...(options.store === false ? {} : { REMEDIATION_TABLE: table }),
     ...options.env,
   };
-  const runtime = await createLocalRuntime({ needStore: options.store !== false, env, log: silentLog, ...(options.rules ? { rules: options.rules } : {}) });
+  // Rule tests fake what moto lacks themselves.
+  const runtime = await createLocalRuntime({ needStore: options.store !== false, env, log: silentLog, shims: false, ...(options.rules ? { rules: options.rules } : {}) });
   return { ...runtime, table };
 }
 

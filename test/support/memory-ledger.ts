@@ -1,5 +1,5 @@
 import type { ApprovalRequest, ClaimRequest, Conflict, FinalizeRequest, Guards, Ledger, LockItem, Written } from '../../core/engine/ports.ts';
-import type { ChangeRecord, Exemption, Notification, PendingApproval, Suppression } from '../../core/model/index.ts';
+import { type ChangeRecord, decisionKey, type Exemption, type Notification, type PendingApproval, type Suppression } from '../../core/model/index.ts';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -36,10 +36,13 @@ export class MemoryLedger implements Ledger {
     return clone(result);
   }
 
-  private writable(id: string): ChangeRecord | undefined {
-    const existing = this.records.get(id);
+  /** The record standing in the way of writing `record`, if any (RECORD_WRITABLE and its message clause). */
+  private writable(record: ChangeRecord): ChangeRecord | undefined {
+    const existing = this.records.get(record.recordId);
     if (!existing) return undefined;
-    return existing.status === 'final' && existing.outcome === 'failed' && !existing.needsPerson ? undefined : existing;
+    const retryable = existing.status === 'final' && existing.outcome === 'failed' && !existing.needsPerson;
+    const message = existing.notification?.ts;
+    return retryable && (record.notification?.ts ? message === record.notification.ts : message === undefined) ? undefined : existing;
   }
 
   private guardConflict(guards: Guards | undefined, now: string): Conflict {
@@ -55,7 +58,7 @@ export class MemoryLedger implements Ledger {
   settle(record: ChangeRecord, guards?: Guards): Promise<Written> {
     return this.request('settle', () => {
       const conflict: Conflict = { ...this.guardConflict(guards, record.updatedAt) };
-      const existing = this.writable(record.recordId);
+      const existing = this.writable(record);
       if (existing) conflict.record = clone(existing);
       if (Object.keys(conflict).length > 0) return { ok: false, conflict } as Written;
       this.records.set(record.recordId, clone(record));
@@ -73,7 +76,7 @@ export class MemoryLedger implements Ledger {
         const freshOk = lock.settledAt === undefined || lock.settledAt < request.readSince;
         if (!leaseOk || !intentOk || !freshOk) conflict.lock = clone(lock);
       }
-      const existing = this.writable(request.record.recordId);
+      const existing = this.writable(request.record);
       if (existing) conflict.record = clone(existing);
       if (request.approvalId) {
         const approval = this.approvals.get(request.approvalId);
@@ -113,8 +116,10 @@ export class MemoryLedger implements Ledger {
   takeOver(request: { lockKey: string; recordId: string; owner: string; leaseUntil: number; now: number }): Promise<boolean> {
     return this.request('takeOver', () => {
       const lock = this.locks.get(request.lockKey);
-      if (!lock || lock.intent !== request.recordId || (lock.leaseUntil ?? 0) >= request.now) return false;
+      const record = this.records.get(request.recordId);
+      if (!lock || lock.intent !== request.recordId || (lock.leaseUntil ?? 0) >= request.now || record?.status !== 'in-progress') return false;
       this.locks.set(request.lockKey, { ...lock, owner: request.owner, leaseUntil: request.leaseUntil });
+      this.records.set(request.recordId, { ...record, claim: { owner: request.owner, leaseUntil: request.leaseUntil, lockKey: request.lockKey } });
       return true;
     });
   }
@@ -123,7 +128,7 @@ export class MemoryLedger implements Ledger {
     return this.request('requestApproval', () => {
       const now = new Date(request.now).toISOString();
       const conflict: Conflict = { ...this.guardConflict(request.guards, now) };
-      const existing = this.writable(request.record.recordId);
+      const existing = this.writable(request.record);
       if (existing) conflict.record = clone(existing);
       const open = this.open.get(request.openKey);
       if (open && open.expiresAt > now && !open.closed) conflict.openApproval = { approvalId: open.approvalId, expiresAt: open.expiresAt };
@@ -155,9 +160,11 @@ export class MemoryLedger implements Ledger {
     return this.request('getApproval', () => this.approvals.get(approvalId));
   }
 
-  mirror(record: ChangeRecord, approval?: PendingApproval): Promise<void> {
+  mirror(record: ChangeRecord, approval?: PendingApproval): Promise<boolean> {
     return this.request('mirror', () => {
       const existing = this.records.get(record.recordId);
+      const held = approval ? this.approvals.get(approval.approvalId) : undefined;
+      if ((existing && existing.account !== record.account) || (held && held.finding.account !== record.account)) return false;
       this.records.set(record.recordId, { ...clone(record), ...(existing?.notification ? { notification: existing.notification } : {}) });
       if (approval) {
         const copy = this.approvals.get(approval.approvalId);
@@ -168,11 +175,12 @@ export class MemoryLedger implements Ledger {
           ...(copy && !memberSettled ? { status: copy.status, ...(copy.decidedBy ? { decidedBy: copy.decidedBy } : {}), ...(copy.decidedAt ? { decidedAt: copy.decidedAt } : {}) } : {}),
         });
       }
+      return true;
     });
   }
 
-  getExemption(ruleId: string, resource: string): Promise<Exemption | undefined> {
-    return this.request('getExemption', () => this.exemptions.get(`${ruleId}#${resource}`));
+  getExemption(ruleId: string, resource: string, scope?: string): Promise<Exemption | undefined> {
+    return this.request('getExemption', () => this.exemptions.get(decisionKey({ ruleId, resource, scope })));
   }
 
   listApprovals(): Promise<PendingApproval[]> {
@@ -216,7 +224,7 @@ export class MemoryLedger implements Ledger {
     return this.request('reject', () => {
       const moved = this.move(approvalId, { from: 'pending', to: 'rejected', notExpiredAt: at, set: { decidedBy: suppression.by, decidedAt: at } });
       if (!moved) return false;
-      const key = `${suppression.ruleId}#${suppression.resource}`;
+      const key = decisionKey(suppression);
       this.suppressions.set(key, clone(suppression));
       this.close(key, approvalId);
       return true;
@@ -230,7 +238,7 @@ export class MemoryLedger implements Ledger {
         const moved = this.move(exemption.approvalId, { from: 'pending', to: 'exempted', notExpiredAt: at, set: { decidedBy: exemption.by, decidedAt: at, resultRecordId: record.recordId } });
         if (!moved) return false;
       }
-      const key = `${exemption.ruleId}#${exemption.resource}`;
+      const key = decisionKey(exemption);
       this.exemptions.set(key, clone(exemption));
       this.records.set(record.recordId, clone(record));
       if (exemption.approvalId) this.close(key, exemption.approvalId);

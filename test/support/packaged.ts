@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { inject } from 'vitest';
@@ -30,9 +30,32 @@ export async function withPackageLock<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+const made: string[] = [];
+
 /** Runs `serverless package` (osls, offline) into a fresh folder, its bundles in a folder of their own. */
 export function packageService(extraArgs: string[] = []): Promise<{ dir: string; output: string }> {
-  return withPackageLock(() => runPackage(extraArgs));
+  return withPackageLock(async () => {
+    // osls empties the checkout's .serverless/ even when packaging elsewhere: a developer's own package is kept aside.
+    const own = join(ROOT, '.serverless');
+    const aside = join(ROOT, '.build', `serverless-kept-${process.pid}`);
+    const kept = existsSync(own);
+    if (kept) renameSync(own, aside);
+    try {
+      const packaged = await runPackage(extraArgs);
+      made.push(packaged.dir, join(ROOT, '.build', basename(packaged.dir)));
+      return packaged;
+    } finally {
+      if (kept) {
+        rmSync(own, { recursive: true, force: true });
+        renameSync(aside, own);
+      }
+    }
+  });
+}
+
+/** Removes every package this process made and its bundles (global teardown, a test's afterAll). */
+export function removePackages(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 function runPackage(extraArgs: string[]): Promise<{ dir: string; output: string }> {

@@ -4,7 +4,7 @@ import { handleRuleEvent } from '../../core/engine/handle-event.ts';
 import { freshId } from '../support/events.ts';
 import { FakeAnnouncer, FakeWorld, fakeDeps, fakeRule, MemoryLedger } from '../support/fake-rule.ts';
 
-function widgetEvent(widget: string, id = freshId()) {
+function widgetEvent(widget: string, id = freshId(), configRuleName = 'fake-widget-safe') {
   return {
     version: '0',
     id,
@@ -17,7 +17,7 @@ function widgetEvent(widget: string, id = freshId()) {
     detail: {
       awsAccountId: '111122223333',
       awsRegion: 'us-east-1',
-      configRuleName: 'fake-widget-safe',
+      configRuleName,
       resourceType: 'AWS::Fake::Widget',
       resourceId: widget,
       messageType: 'ComplianceChangeNotification',
@@ -40,19 +40,44 @@ function approvedEvent(approvalId: string, ruleId = 'fake-widget', account = '11
   };
 }
 
-function setup(options: { level?: string } = {}) {
+function setup(options: { level?: string; scoped?: boolean } = {}) {
   const world = new FakeWorld();
   const ledger = new MemoryLedger();
   const announcer = new FakeAnnouncer();
   const clock = { now: Date.now() };
-  const rule = fakeRule({ mode: 'approve' });
+  const rule = fakeRule({ mode: 'approve', ...(options.scoped ? { scoped: true } : {}) });
   const widget = `w-${freshId().slice(-6)}`;
   world.levels.set(widget, options.level ?? 'unsafe');
-  const run = (event: unknown) => handleRuleEvent(event, rule, fakeDeps(world, ledger, { rule, now: () => clock.now, announcer }), { dryRun: false });
+  // Every Config rule name runs the fake managed rule (as Security Hub, packs and people name theirs).
+  const configRules = { describe: async (name: string) => ({ name, owner: 'AWS', identifier: 'FAKE_WIDGET_SAFE' }) };
+  const run = (event: unknown) => handleRuleEvent(event, rule, { ...fakeDeps(world, ledger, { rule, now: () => clock.now, announcer }), configRules }, { dryRun: false });
   const decide = (approvalId: string, decision: 'approve' | 'reject' | 'exempt', extra: { days?: number; reason?: string } = {}) =>
     decideApproval(ledger, { approvalId, decision, by: 'U0APPROVER1', now: clock.now, suppressionDays: 30, ...extra });
   return { world, ledger, announcer, clock, rule, widget, run, decide };
 }
+
+describe('questions about part of a resource (a rule with a scope, as security group ports)', () => {
+  it('a rejection holds for the question rejected only; another part of the same resource is asked about, and an exception is per part too', async () => {
+    const { widget, run, decide, ledger } = setup({ scoped: true });
+    const ssh = await run(widgetEvent(widget, freshId(), 'restricted-ssh'));
+    expect(ssh.outcome).toBe('pending-approval');
+    // The other part gets its own question while the first is open.
+    const mysql = await run(widgetEvent(widget, freshId(), 'restricted-common-ports'));
+    expect(mysql.outcome).toBe('pending-approval');
+    expect(mysql.approvalId).not.toBe(ssh.approvalId);
+
+    await decide(mysql.approvalId ?? '', 'reject');
+    expect(ledger.suppressions.get(`fake-widget#AWS::Fake::Widget/${widget}#restricted-common-ports`)).toMatchObject({ scope: 'restricted-common-ports' });
+    const mysqlAgain = await run(widgetEvent(widget, freshId(), 'restricted-common-ports'));
+    expect(mysqlAgain.outcome).toBe('skipped');
+    expect(mysqlAgain.reason).toMatch(/suppressed|rejected/);
+    const sshAgain = await run(widgetEvent(widget, freshId(), 'restricted-ssh'));
+    expect(sshAgain.reason).toMatch(new RegExp(`^already waiting for approval ${ssh.approvalId}`));
+
+    await decide(ssh.approvalId ?? '', 'exempt', { days: 7, reason: 'bastion migration' });
+    expect((await run(widgetEvent(widget, freshId(), 'restricted-ssh'))).reason).toMatch(/^exempted until .*: bastion migration/);
+  });
+});
 
 describe('asking a person', () => {
   it('stores the approval with the plan, posts one question with buttons, in two table requests', async () => {
@@ -100,8 +125,9 @@ describe('asking a person', () => {
     expect(world.levels.get(widget)).toBe('safe');
     expect(ledger.approvals.get(asked.approvalId ?? '')?.status).toBe('applied');
     expect(announcer.updates.at(-1)?.updates).toEqual({ channel: 'C0DRIFTFIX1', ts: '1.000001' });
+    // A redelivered approval is answered with its record, as it is now.
     const again = await run(approvedEvent(asked.approvalId ?? ''));
-    expect(again.outcome).toBe('skipped');
+    expect(again).toMatchObject({ outcome: 'remediated', duplicate: true, recordId: applied.recordId, writes: 0 });
     expect(world.writes).toBe(1);
 
     const redelivered = await run(event);

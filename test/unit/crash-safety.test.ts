@@ -177,7 +177,7 @@ describe('a crash at each point of a fix', () => {
     clock.now += LEASE_MS + 1_000;
     const retried = await invoke(event, world, ledger, clock);
     expect(retried.outcome).toBe('failed');
-    expect(retried.retryable).toBeUndefined();
+    expect(retried.retryable).toBe(false);
     const record = ledger.records.get(retried.recordId ?? '');
     expect(record).toMatchObject({ needsPerson: true, before: { state: { level: 'unsafe' } }, after: { state: { level: 'broken' } } });
     const again = await invoke(event, world, ledger, clock);

@@ -75,6 +75,8 @@ describe('options checked before anything is built', () => {
     ['an organization id that is not o-…', { hub: true, organizationId: 'org-1' }, /organizationId/],
     ['a member account that is not 12 digits', { hub: true, memberAccounts: [MEMBER, 'x'] }, /memberAccounts/],
     ['a permissions boundary that is not a policy ARN', { permissionsBoundaryArn: 'driftfix-boundary' }, /permissionsBoundaryArn/],
+    ['an organizationId without hub=true (it would package a single stack)', { organizationId: ORG }, /settings of a hub: add hub=true/],
+    ['memberAccounts without hub=true', { memberAccounts: [MEMBER] }, /settings of a hub: add hub=true/],
   ])('refuses %s', (_case, override, message) => {
     expect(() => validateOptions({ ...BASE, ...override })).toThrow(ConfigurationError);
     expect(() => functionDefinitions({ ...BASE, ...override })).toThrow(message);
@@ -249,7 +251,7 @@ describe('a hub (hub=true)', () => {
         Sid: 'Decisions',
         Effect: 'Allow',
         Action: ['events:PutEvents'],
-        Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default' }, { 'Fn::Sub': `arn:\${AWS::Partition}:events:*:*:event-bus/${BUS}` }],
+        Resource: [{ 'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/default` }, { 'Fn::Sub': `arn:\${AWS::Partition}:events:*:*:event-bus/${BUS}` }],
       },
     ]);
   });

@@ -65,6 +65,23 @@ describe('EventBridgeSink: where a decision goes', () => {
     expect(entries()[0]?.EventBusName).toBe('default');
   });
 
+  it('the hub account’s stacks in other regions are members: their decisions go to their region’s driftfix bus', async () => {
+    const sink = new EventBridgeSink(async () => client, 'default', 'driftfix');
+    sink.ownAccount = HUB;
+    sink.ownRegion = 'us-east-1';
+    expect(sink.isRemote(approval(HUB, 'eu-west-1'))).toBe(true);
+    await sink.deliver(approval(HUB, 'eu-west-1'), { decision: 'reject', by: 'U0APPROVER1' });
+    expect(entries()[0]?.EventBusName).toBe(`arn:aws:events:eu-west-1:${HUB}:event-bus/driftfix`);
+  });
+
+  it('a single stack serves its own account and region only', () => {
+    const sink = new EventBridgeSink(async () => client, 'default');
+    sink.ownAccount = HUB;
+    sink.ownRegion = 'us-east-1';
+    expect(sink.serves(approval(HUB))).toBe(true);
+    expect(sink.serves(approval(HUB, 'eu-west-1'))).toBe(false);
+  });
+
   it('a refused entry is an error (PutEvents answers 200 with FailedEntryCount)', async () => {
     events.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'AccessDeniedException', ErrorMessage: 'not authorized' }] });
     const sink = new EventBridgeSink(async () => client, 'default');
@@ -103,11 +120,13 @@ describe('HubAnnouncer: a member’s record to the hub’s bus', () => {
 
   it('leaves states and step inputs out when the record would pass EventBridge’s entry limit, keeping the summaries', async () => {
     const announcer = new HubAnnouncer(async () => client, `arn:aws:events:us-east-1:${HUB}:event-bus/driftfix-hub`);
-    await announcer.announce({ record: record(90_000), ruleTitle: 'Example', risk: 'low' } as never, { lookFirst: true });
+    const big = record(90_000);
+    await announcer.announce({ record: big, approval: { approvalId: 'apr-1', steps: big.steps, finding: {} }, ruleTitle: 'Example', risk: 'low' } as never, { lookFirst: true });
     const detail = JSON.parse(entries()[0]?.Detail ?? '{}');
     expect(Buffer.byteLength(entries()[0]?.Detail ?? '')).toBeLessThan(256 * 1024);
     expect(detail.record.before).toEqual({ summary: 'before', state: null });
     expect(detail.record.steps[0]).toMatchObject({ operation: 'S3.PutX', description: 'put x', input: {} });
+    expect(detail.approval.steps[0]).toMatchObject({ operation: 'S3.PutX', description: 'put x', input: {} });
     expect(detail.lookFirst).toBe(true);
   });
 });

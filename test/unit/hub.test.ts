@@ -140,7 +140,7 @@ describe('the hub relays member records to the one Slack channel', () => {
     const otherRecord = { ...entry, Detail: JSON.stringify({ ...detail, record: { ...detail.record, account: '999988887777' } }) };
     expect((await relayMemberRecord(delivered(otherRecord), org.hub)).reason).toMatch(/a record of 999988887777\/us-east-1 sent by 444455556666/);
     const otherApproval = { ...entry, Detail: JSON.stringify({ ...detail, approval: { ...detail.approval, finding: { ...detail.approval.finding, account: '999988887777' } } }) };
-    expect((await relayMemberRecord(delivered(otherApproval), org.hub)).reason).toMatch(/is not 444455556666's/);
+    expect((await relayMemberRecord(delivered(otherApproval), org.hub)).reason).toMatch(/is not 444455556666\/us-east-1's/);
     expect(org.slack.posts).toHaveLength(0);
     expect(org.hubLedger.approvals.size).toBe(0);
   });
@@ -172,6 +172,117 @@ describe('the hub relays member records to the one Slack channel', () => {
     expect(retry.notification).toBe('posted');
     expect(org.slack.posts).toHaveLength(1);
     expect(org.slack.lookups).toHaveLength(1);
+  });
+
+  it('a member can never write over another account’s approval or record at the hub, whatever ids it copies from Slack', async () => {
+    const org = organization();
+    await org.member(widgetEvent(org.widget));
+    const genuine = org.sent[0] ?? {};
+    await relayMemberRecord(delivered(genuine), org.hub);
+    const detail = JSON.parse(genuine.Detail ?? '{}');
+    const EVIL = '777788889999';
+    const relabel = {
+      ...genuine,
+      Detail: JSON.stringify({
+        ...detail,
+        record: { ...detail.record, recordId: 'rec-000000000000000000000666', account: EVIL },
+        approval: { ...detail.approval, status: 'rejected', decidedBy: 'U0EVIL', recordId: 'rec-000000000000000000000666', finding: { ...detail.approval.finding, account: EVIL } },
+      }),
+    };
+    const result = await relayMemberRecord(delivered(relabel, EVIL), org.hub);
+    expect(result.outcome).toBe('rejected');
+    expect(result.reason).toMatch(/belongs to another account than 777788889999/);
+    expect(await org.hubLedger.getApproval(detail.approval.approvalId)).toMatchObject({ status: 'pending', finding: { account: MEMBER } });
+    // The genuine record, sent again by another account under its own id: refused too.
+    const sameRecord = { ...genuine, Detail: JSON.stringify({ ...detail, approval: undefined, record: { ...detail.record, account: EVIL } }) };
+    expect((await relayMemberRecord(delivered(sameRecord, EVIL), org.hub)).outcome).toBe('rejected');
+    expect((await org.hubLedger.getRecord(detail.record.recordId))?.account).toBe(MEMBER);
+    expect(org.slack.updates).toHaveLength(0);
+  });
+
+  it('a "member record" from the hub’s own account is refused: the hub records its own changes itself', async () => {
+    const org = organization();
+    await org.member(widgetEvent(org.widget));
+    const detail = JSON.parse(org.sent[0]?.Detail ?? '{}');
+    const own = { ...org.sent[0], Detail: JSON.stringify({ ...detail, record: { ...detail.record, account: HUB }, approval: { ...detail.approval, finding: { ...detail.approval.finding, account: HUB } } }) };
+    const result = await relayMemberRecord(delivered(own, HUB), { ...org.hub, ownAccount: HUB });
+    expect(result.outcome).toBe('rejected');
+    expect(result.reason).toMatch(/the hub's own account/);
+    expect(org.hubLedger.records.size).toBe(0);
+  });
+
+  it('a member’s failed record is posted once and not retried; a redelivered record updates its message instead of posting again', async () => {
+    const org = organization();
+    await org.member(widgetEvent(org.widget));
+    const detail = JSON.parse(org.sent[0]?.Detail ?? '{}');
+    const failed = { ...org.sent[0], Detail: JSON.stringify({ ...detail, approval: undefined, record: { ...detail.record, approvalId: undefined, outcome: 'failed', reason: 'AccessDenied' } }) };
+    const event = delivered(failed);
+    const first = await relayMemberRecord(event, org.hub);
+    expect(first).toMatchObject({ outcome: 'failed', retryable: false, notification: 'posted' });
+    const again = await relayMemberRecord(event, org.hub);
+    expect(again.notification).toBe('posted');
+    expect(org.slack.posts).toHaveLength(1);
+    expect(org.slack.updates).toHaveLength(1);
+  });
+
+  it('a member’s note is shown as text and only AWS console links are kept: no mentions or links of its own in the hub’s channel', async () => {
+    const org = organization();
+    await org.member(widgetEvent(org.widget));
+    const detail = JSON.parse(org.sent[0]?.Detail ?? '{}');
+    const loud = {
+      ...org.sent[0],
+      Detail: JSON.stringify({ ...detail, note: '<!channel> approve now <https://evil.example/login|re-authenticate>', consoleUrl: 'https://evil.example/phish|<!here>' }),
+    };
+    await relayMemberRecord(delivered(loud), org.hub);
+    const [post] = org.slack.posts;
+    expect(post?.note).toBe('&lt;!channel&gt; approve now &lt;https://evil.example/login|re-authenticate&gt;');
+    expect(post?.consoleUrl).toBeUndefined();
+  });
+
+  it('a redelivered question the hub has decided since is not asked again (no buttons come back)', async () => {
+    const org = organization();
+    const asked = await org.member(widgetEvent(org.widget));
+    const event = delivered(org.sent[0] ?? {});
+    await relayMemberRecord(event, org.hub);
+    await decideApproval(org.hubLedger, { approvalId: asked.approvalId ?? '', decision: 'reject', by: 'U0APPROVER1', now: Date.now(), suppressionDays: 30, copyOnly: true });
+    await relayMemberRecord(event, org.hub);
+    expect(org.slack.updates.at(-1)?.approvalId).toBeUndefined();
+    expect((await org.hubLedger.getApproval(asked.approvalId ?? ''))?.status).toBe('rejected');
+  });
+
+  it('refuses malformed member details (a record without its trigger, an approval without steps or expiry) before keeping anything', async () => {
+    const org = organization();
+    await org.member(widgetEvent(org.widget));
+    const detail = JSON.parse(org.sent[0]?.Detail ?? '{}');
+    const { trigger: _trigger, ...noTrigger } = detail.record;
+    const { steps: _steps, expiresAt: _expiry, ...thin } = detail.approval;
+    for (const broken of [{ ...detail, record: noTrigger }, { ...detail, approval: thin }]) {
+      const result = await relayMemberRecord(delivered({ ...org.sent[0], Detail: JSON.stringify(broken) }), org.hub);
+      expect(result.outcome).toBe('rejected');
+    }
+    expect(org.hubLedger.records.size).toBe(0);
+  });
+
+  it('a decision the member does not take is reported back: the hub’s copy and message follow the member’s approval, not "applying…"', async () => {
+    const org = organization();
+    const asked = await org.member(widgetEvent(org.widget));
+    await relayMemberRecord(delivered(org.sent[0] ?? {}), org.hub);
+    // Someone at the member decided first, from the member's own terminal.
+    await decideApproval(org.memberLedger, { approvalId: asked.approvalId ?? '', decision: 'reject', by: 'cli:memberops', now: Date.now(), suppressionDays: 30 });
+    await decideApproval(org.hubLedger, { approvalId: asked.approvalId ?? '', decision: 'approve', by: 'U0APPROVER1', now: Date.now(), suppressionDays: 30, copyOnly: true });
+    const sentBefore = org.sent.length;
+    const decisionEvent = org.decision(asked.approvalId ?? '', 'approve');
+    const refused = await org.member(decisionEvent);
+    expect(refused.outcome).toBe('skipped');
+    expect(refused.reason).toMatch(/^decision "approve" by U0APPROVER1 not taken: .*rejected/);
+    expect(org.world.writes).toBe(0);
+    expect(org.sent).toHaveLength(sentBefore + 1);
+    await relayMemberRecord(delivered(org.sent.at(-1) ?? {}), org.hub);
+    expect((await org.hubLedger.getApproval(asked.approvalId ?? ''))?.status).toBe('rejected');
+    expect(org.slack.updates.at(-1)?.updates).toEqual({ channel: 'C0DRIFTFIX1', ts: '1.000001' });
+    // The same decision delivered again: reported once.
+    await org.member(structuredClone(decisionEvent));
+    expect(org.sent).toHaveLength(sentBefore + 1);
   });
 
   it('refuses input that is not an event', async () => {

@@ -484,17 +484,6 @@ describe('Security Hub control findings ("Security Hub Findings - Imported")', (
     expectRejected(event, /exactly one finding/);
   });
 
-  it('AwsAccountId of another account than the envelope', () => {
-    const event = hubSample();
-    hubFinding(event).AwsAccountId = OTHER_ACCOUNT;
-    expectRejected(event, /AwsAccountId 444455556666 differs from the event account/);
-  });
-
-  it('a finding Region other than the envelope’s', () => {
-    const event = hubSample();
-    hubFinding(event).Region = 'eu-west-1';
-    expectRejected(event, /finding Region eu-west-1 differs/);
-  });
 
   it('a bucket resource in another region than the event', () => {
     const event = hubSample();
@@ -797,10 +786,15 @@ describe('approved changes and hub decisions', () => {
     expectRejected(decision({}, overrides), reason, { hubAccount: HUB });
   });
 
+  it('a decision taken from a terminal by a login name with any letters is taken', () => {
+    expect(expectKind(decision({ by: 'cli:josé' }), 'decision', { hubAccount: HUB }).decision.by).toBe('cli:josé');
+  });
+
   it.each([
     ['an unknown decision', { decision: 'maybe' }],
     ['no decider', { by: '' }],
     ['a decider with look-alike characters', { by: 'U012AB3СD' }],
+    ['a decider that is neither a Slack user nor cli:', { by: 'mallory' }],
     ['zero days', { decision: 'exempt', days: 0 }],
     ['over a year', { decision: 'exempt', days: 366 }],
     ['fractional days', { decision: 'exempt', days: 1.5 }],
@@ -969,11 +963,6 @@ describe('rejected: bad input, with a reason', () => {
     expectRejected(event, /differs from the event region/);
   });
 
-  it('an Access Analyzer finding whose account differs from the envelope', () => {
-    const event = analyzerSample();
-    event.detail.accountId = OTHER_ACCOUNT;
-    expectRejected(event, /differs from the event account/);
-  });
 
   it.each([
     ['another account', `arn:aws:access-analyzer:us-east-1:${OTHER_ACCOUNT}:analyzer/x`],
@@ -1068,5 +1057,27 @@ describe('rejected: bad input, with a reason', () => {
     const cyclic = configSample();
     cyclic.detail.self = cyclic;
     expectRejected(cyclic, /cannot be serialized/);
+  });
+});
+
+describe('Security Hub feeds that carry other accounts’ and regions’ findings (administrator, aggregation region)', () => {
+  it('a member account’s finding in the administrator’s feed is ignored, for that account’s own driftfix', () => {
+    const event = hubSample();
+    hubFinding(event).AwsAccountId = OTHER_ACCOUNT;
+    expect(expectKind(event, 'ignored').reason).toMatch(/a finding of account 444455556666 in the Security Hub administrator's feed/);
+  });
+
+  it('a linked region’s finding in the aggregation region’s feed is ignored, for that region’s own driftfix', () => {
+    const event = hubSample();
+    hubFinding(event).Region = 'eu-west-1';
+    expect(expectKind(event, 'ignored').reason).toMatch(/a finding of region eu-west-1 in the aggregation region's feed/);
+  });
+});
+
+describe('an organization analyzer’s findings of member accounts', () => {
+  it('are ignored, for the member’s own driftfix (detail.accountId is the finding’s account)', () => {
+    const event = analyzerSample();
+    event.detail.accountId = OTHER_ACCOUNT;
+    expect(expectKind(event, 'ignored').reason).toMatch(/a finding of account 444455556666 from an organization analyzer/);
   });
 });

@@ -32,6 +32,8 @@ class FakeSlackApi implements SlackApi {
   /** The approver group's members, or a lookup that never answers, or one that fails. */
   members: string[] | 'hang' | Error = [];
   hangUpdates = false;
+  hangTells = false;
+  membersAfterMs = 0;
   failUpdates: Error | undefined;
 
   async post(message: SlackMessage): Promise<MessageRef> {
@@ -48,12 +50,14 @@ class FakeSlackApi implements SlackApi {
   }
   async tellUser(channel: string, user: string, text: string): Promise<void> {
     this.told.push({ channel, user, text });
+    if (this.hangTells) return never();
   }
   async groupMembers(groupId: string): Promise<string[]> {
     this.groupLookups.push(groupId);
     const members = this.members;
     if (members === 'hang') return never();
     if (members instanceof Error) throw members;
+    if (this.membersAfterMs > 0) await new Promise((resolve) => setTimeout(resolve, this.membersAfterMs));
     return members;
   }
   async openModal(triggerId: string, view: Record<string, unknown>): Promise<void> {
@@ -213,7 +217,14 @@ describe('requests that are not from Slack', () => {
       apiRequest(body, {}),
       apiRequest(body, { 'x-slack-request-timestamp': String(now) }),
     ];
+    let secretReads = 0;
+    deps.signingSecret = async () => {
+      secretReads += 1;
+      return SIGNING_SECRET;
+    };
     for (const request of requests) expect((await handleSlackAction(request, deps)).statusCode).toBe(401);
+    // Stale, future and header-less requests are refused before the secret is read: only the first and the tampered one need it.
+    expect(secretReads).toBe(2);
     expect(slack.told).toEqual([]);
     expect(ledger.requests).toEqual([]);
     await expectUnchanged(approvalId);
@@ -334,6 +345,20 @@ describe('who may decide', () => {
     expect((await ledger.getApproval(approvalId))?.status).toBe('approved');
   });
 
+  it('answers every click within Slack’s 3 seconds even when everything is slow: a group looked up in 0.9 s, Slack hanging, the hand-over failing', async () => {
+    deps.approvers = { users: new Set(), group: 'S0SLOWGROUP' };
+    slack.members = [APPROVER];
+    slack.membersAfterMs = 900;
+    const { approvalId, message } = await pendingApproval();
+    slack.hangUpdates = true;
+    slack.hangTells = true;
+    sink.fail = new Error('EventBridge unavailable');
+    const started = Date.now();
+    expect((await click(APPROVER, 'approve', approvalId, message)).statusCode).toBe(200);
+    expect(Date.now() - started).toBeLessThan(2_800);
+    expect((await ledger.getApproval(approvalId))?.status).toBe('pending');
+  });
+
   it('refuses a malformed approver list or group at start', () => {
     expect(() => parseApprovers('U0ONE, bob', undefined)).toThrow('"bob" is not a Slack user id');
     expect(() => parseApprovers('', 'approvers')).toThrow('not a Slack user group id');
@@ -357,7 +382,7 @@ describe('which clicks count', () => {
     sink.servedAccounts = ['444455556666'];
     for (const action of ['approve', 'reject', 'exempt'] as const) {
       expect((await click(APPROVER, action, approvalId, message)).statusCode).toBe(200);
-      expect(lastTold()).toContain('account 111122223333, which this driftfix does not serve');
+      expect(lastTold()).toContain('111122223333/us-east-1, which this driftfix does not serve');
     }
     noDecisionTried();
     await expectUnchanged(approvalId);
@@ -624,6 +649,17 @@ describe('exceptions', () => {
     const { approvalId } = await pendingApproval();
     const body = JSON.parse(String((await submit(STRANGER, approvalId, '30', 'because')).body));
     expect(body).toEqual({ response_action: 'errors', errors: { reason: expect.stringContaining('not allowed') } });
+    await expectUnchanged(approvalId);
+  });
+
+  it('refuses the form for an approval of an account or region this endpoint does not serve, and a reason over 500 characters', async () => {
+    const { approvalId } = await pendingApproval();
+    sink.servedAccounts = ['444455556666'];
+    const unserved = await submit(APPROVER, approvalId, '7', 'freeze');
+    expect(JSON.parse(unserved.body ?? '{}')).toEqual({ response_action: 'errors', errors: { reason: 'This approval is for 111122223333/us-east-1, which this driftfix does not serve.' } });
+    sink.servedAccounts = undefined;
+    const long = await submit(APPROVER, approvalId, '7', 'x'.repeat(501));
+    expect(JSON.parse(long.body ?? '{}').errors.reason).toMatch(/at most 500 characters/);
     await expectUnchanged(approvalId);
   });
 

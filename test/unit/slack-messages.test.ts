@@ -104,6 +104,23 @@ describe('a record as a Slack message', () => {
     expect(blocks.some((block) => textOf(block).includes('What could break'))).toBe(false);
   });
 
+  it('shows as many whole risks as fit, then how many more the record holds; a long first risk is cut, not the list', () => {
+    const risks = Array.from({ length: 40 }, (_, i) => `risk ${i} ${'x'.repeat(150)}`);
+    const text = textOf(recordMessage(approvalInput({ record: changeRecord({ risks }) })).blocks.find((block) => textOf(block).includes('What could break')));
+    expect(text.length).toBeLessThanOrEqual(LIMITS.sectionText);
+    const lines = text.split('\n');
+    expect(lines[0]).toBe('*:warning: What could break*');
+    const shown = lines.filter((line) => line.startsWith('• '));
+    expect(shown.length).toBeGreaterThan(10);
+    // Whole lines, in order, and the rest counted last.
+    expect(shown).toEqual(risks.slice(0, shown.length).map((risk) => `• ${risk}`));
+    expect(lines.at(-1)).toBe(`… and ${risks.length - shown.length} more (in the record)`);
+
+    const [first = ''] = risks;
+    const long = textOf(recordMessage(approvalInput({ record: changeRecord({ risks: ['y'.repeat(5_000), first, 'a < b'] }) })).blocks[2]);
+    expect(long.split('\n')).toEqual(['*:warning: What could break*', `• ${'y'.repeat(997)}…`, `• ${first}`, '• a &lt; b']);
+  });
+
   it('offers Approve, Reject and Exempt, each carrying the opaque approval id and nothing else', () => {
     const { blocks } = recordMessage(approvalInput({ risk: 'medium' }));
     expect(actionsOf(blocks)?.block_id).toBe('driftfix_approval');
