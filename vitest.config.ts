@@ -14,8 +14,13 @@ const env = {
  */
 export default defineConfig({
   test: {
+    // Most tests wait on a server, a child process or a timer more than they compute: more workers
+    // than cores. Each integration worker gets its own moto server (test/support/global-setup.ts).
+    maxWorkers: 4,
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], env, testTimeout: 30_000 } },
+      // Unit test files share their worker's modules (no per-file re-import of the AWS SDK); none
+      // of them changes a module's state for the next.
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], env, testTimeout: 30_000, isolate: false } },
       {
         test: {
           name: 'integration',

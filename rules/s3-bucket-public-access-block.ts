@@ -22,6 +22,15 @@ const missing = (name: string, value: unknown) => (error: unknown) => {
   throw error;
 };
 
+function readFlags(
+  { clients, target }: { clients: { s3: S3Client }; target: { resourceId: string; account: string } },
+  { GetPublicAccessBlockCommand }: typeof import('@aws-sdk/client-s3'),
+): Promise<PublicAccessBlockFlags | null> {
+  return clients.s3
+    .send(new GetPublicAccessBlockCommand({ Bucket: target.resourceId, ExpectedBucketOwner: target.account }))
+    .then((output) => flagsFrom(output.PublicAccessBlockConfiguration), missing('NoSuchPublicAccessBlockConfiguration', null)) as Promise<PublicAccessBlockFlags | null>;
+}
+
 const rule: Rule<S3BucketPublicAccessBlockState, Params, { s3: S3Client; accessAnalyzer: AccessAnalyzerClient }> = {
   id: 's3-bucket-public-access-block',
   title: 'S3 bucket Block Public Access',
@@ -58,17 +67,18 @@ const rule: Rule<S3BucketPublicAccessBlockState, Params, { s3: S3Client; accessA
   },
   readTags: readBucketTags,
 
-  async readState({ clients, target }) {
-    const { GetBucketWebsiteCommand, GetPublicAccessBlockCommand } = await import('@aws-sdk/client-s3');
-    const bucket = { Bucket: target.resourceId, ExpectedBucketOwner: target.account };
+  async readState(context) {
+    const sdk = await import('@aws-sdk/client-s3');
+    const { clients, target } = context;
     const [flags, hostsWebsite] = await Promise.all([
-      clients.s3
-        .send(new GetPublicAccessBlockCommand(bucket))
-        .then((output) => flagsFrom(output.PublicAccessBlockConfiguration), missing('NoSuchPublicAccessBlockConfiguration', null)),
-      clients.s3.send(new GetBucketWebsiteCommand(bucket)).then(() => true, missing('NoSuchWebsiteConfiguration', false)),
+      readFlags(context, sdk),
+      clients.s3.send(new sdk.GetBucketWebsiteCommand({ Bucket: target.resourceId, ExpectedBucketOwner: target.account })).then(() => true, missing('NoSuchWebsiteConfiguration', false)),
     ]);
-    return { flags: flags as PublicAccessBlockFlags | null, hostsWebsite: hostsWebsite as boolean };
+    return { flags, hostsWebsite: hostsWebsite as boolean };
   },
+
+  /** The write changes the flags only: the website read before it stands. */
+  readAfter: async (context, before) => ({ ...before, flags: await readFlags(context, await import('@aws-sdk/client-s3')) }),
 
   plan(state, _params, finding): Plan {
     if (state.flags && allBlocked(state.flags)) {

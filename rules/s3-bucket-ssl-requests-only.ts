@@ -58,6 +58,16 @@ const WEBSITE_RISK =
  */
 const websites = new WeakMap<object, Promise<string | null>>();
 
+function readPolicy({ clients, target }: ReadContext<unknown, Clients>, { GetBucketPolicyCommand }: typeof import('@aws-sdk/client-s3')): Promise<string | null> {
+  return clients.s3.send(new GetBucketPolicyCommand({ Bucket: target.resourceId, ExpectedBucketOwner: target.account })).then(
+    (output) => output.Policy ?? null,
+    (error: Error) => {
+      if (error.name === 'NoSuchBucketPolicy') return null;
+      throw error;
+    },
+  );
+}
+
 function websiteOf(context: ReadContext<unknown, Clients>, sdk: Parameters<typeof readBucketWebsite>[1]): Promise<string | null> {
   let website = websites.get(context);
   if (!website) {
@@ -154,19 +164,14 @@ const rule: Rule<S3BucketSslRequestsOnlyState, z.infer<typeof params>, Clients> 
   readTags: readBucketTags,
 
   async readState(context) {
-    const { clients, target, finding } = context;
     const sdk = await import('@aws-sdk/client-s3');
-    const bucketArn = `arn:${partitionOf(finding)}:s3:::${target.resourceId}`;
-    const policy = clients.s3.send(new sdk.GetBucketPolicyCommand({ Bucket: target.resourceId, ExpectedBucketOwner: target.account })).then(
-      (output) => output.Policy ?? null,
-      (error: Error) => {
-        if (error.name === 'NoSuchBucketPolicy') return null;
-        throw error;
-      },
-    );
-    const [text, website] = await Promise.all([policy, websiteOf(context, sdk)]);
+    const bucketArn = `arn:${partitionOf(context.finding)}:s3:::${context.target.resourceId}`;
+    const [text, website] = await Promise.all([readPolicy(context, sdk), websiteOf(context, sdk)]);
     return { bucketArn, policy: text, website };
   },
+
+  /** The write changes the policy only: the website read before it stands. */
+  readAfter: async (context, before) => ({ ...before, policy: await readPolicy(context, await import('@aws-sdk/client-s3')) }),
 
   plan(state, _params, finding): Plan {
     const reading = read(state);

@@ -151,7 +151,7 @@ export async function carryThrough(run: Run, claimed: Claimed): Promise<EventRes
     try {
       for (const delay of VERIFY_DELAYS_MS) {
         if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-        checked = await verify(run);
+        checked = await verify(run, before);
         if (checked.ok) break;
       }
     } catch (error) {

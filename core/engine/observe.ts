@@ -47,9 +47,12 @@ export function isDone(plan: Plan): boolean {
   return plan.status === 'compliant' || (plan.status === 'unfixable' && plan.settled === true);
 }
 
-/** Reads and plans again after a change: only a plan that is done (`isDone`) counts. */
-export async function verify(run: Run): Promise<{ ok: boolean; summary: string; after: { summary: string; state: unknown } }> {
-  const state = await run.rule.readState(run.context);
+/**
+ * Reads and plans again after a change: only a plan that is done (`isDone`) counts. With the state
+ * before the change, a rule's `readAfter` re-reads only what its write changed.
+ */
+export async function verify(run: Run, before?: { state: unknown }): Promise<{ ok: boolean; summary: string; after: { summary: string; state: unknown } }> {
+  const state = before && run.rule.readAfter ? await run.rule.readAfter(run.context, before.state) : await run.rule.readState(run.context);
   const plan = run.rule.plan(state, run.context.params, run.finding);
   return { ok: isDone(plan), summary: plan.summary, after: { summary: run.rule.describe(state), state } };
 }

@@ -153,6 +153,12 @@ export interface Rule<State = unknown, Params = unknown, Clients = any> {
   readTags?: (context: ReadContext<Params, Clients>) => Promise<Record<string, string>>;
   /** Reads only. A missing configuration is state, not an error. */
   readState: (context: ReadContext<Params, Clients>) => Promise<State>;
+  /**
+   * Verification after the rule's own write, where the state takes several reads: reads again only
+   * what the write changes and keeps the rest of `before` (one request fewer per fix). Defaults to
+   * `readState`. A redelivery or a rollback always reads the whole state.
+   */
+  readAfter?: (context: ReadContext<Params, Clients>, before: State) => Promise<State>;
   /** Pure: live state (and what reported it) to the steps that make it compliant. */
   plan: (state: State, params: Params, finding: Finding) => Plan;
   /** One-line description of a state, for records and messages. */

@@ -4,7 +4,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { configEvent, REGION } from '../support/events.ts';
 import { bucketEncryption, createBucket, motoEndpoint, uniqueName } from '../support/local-aws.ts';
 import { ROOT } from '../support/packaged.ts';
@@ -71,18 +71,19 @@ class CountingProxy {
   }
 }
 
-let proxy: CountingProxy;
-beforeAll(async () => {
-  proxy = new CountingProxy();
+/** Each test its own proxy, so that the tests (each waiting out a claim) run at the same time. */
+async function startProxy(onTestFinished: (cleanUp: () => Promise<void>) => void): Promise<CountingProxy> {
+  const proxy = new CountingProxy();
   await proxy.start();
-});
-afterAll(() => proxy.stop());
+  onTestFinished(() => proxy.stop());
+  return proxy;
+}
 
-function cli(args: string[], table: string, onSpawn?: (child: ChildProcess) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+function cli(proxy: CountingProxy, args: string[], table: string, onSpawn?: (child: ChildProcess) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(ROOT, 'scripts/run.mjs'), ...args], {
       cwd: ROOT,
-      env: { ...process.env, AWS_ENDPOINT_URL: proxy.url, AWS_REGION: REGION, REMEDIATION_TABLE: table, LOCK_LEASE_SECONDS: '5' },
+      env: { ...process.env, AWS_ENDPOINT_URL: proxy.url, AWS_REGION: REGION, REMEDIATION_TABLE: table, LOCK_LEASE_SECONDS: '8' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     onSpawn?.(child);
@@ -100,84 +101,88 @@ function eventFile(bucket: string): string {
   return file;
 }
 
-describe('a process killed the moment its write is answered', () => {
-  it('leaves an intent; the redelivery records the change as remediated with the state before it, and it rolls back', async () => {
+describe.concurrent('a process killed the moment its write is answered', () => {
+  it('leaves an intent; the redelivery records the change as remediated with the state before it, and it rolls back', async ({ onTestFinished }) => {
+    const proxy = await startProxy(onTestFinished);
     const table = uniqueName('driftfix-crash');
     const bucket = await createBucket('crash');
     const file = eventFile(bucket);
-    const killed = await cli(['replay', '--apply', '--json', file], table, (child) => {
+    const killed = await cli(proxy, ['replay', '--apply', '--json', file], table, (child) => {
       proxy.killOn = { match: (method, url) => method === 'PUT' && url.startsWith(`/${bucket}/?encryption`), child };
     });
     expect(killed.signal).toBe('SIGKILL');
     expect((await bucketEncryption(bucket))?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm).toBe('AES256');
 
-    // Delivered again once the dead process's claim has run out (LOCK_LEASE_SECONDS=5).
-    await new Promise((resolve) => setTimeout(resolve, 5_500));
-    const again = await cli(['replay', '--apply', '--json', file], table);
+    // Delivered again once the dead process's claim has run out (LOCK_LEASE_SECONDS=8).
+    await new Promise((resolve) => setTimeout(resolve, 8_500));
+    const again = await cli(proxy, ['replay', '--apply', '--json', file], table);
     const line = JSON.parse(again.stdout.trim());
     expect(line).toMatchObject({ outcome: 'remediated', writes: 0 });
     expect(line.reason).toMatch(/recovered/);
 
-    const rollback = await cli(['rollback', '--json', line.recordId], table);
+    const rollback = await cli(proxy, ['rollback', '--json', line.recordId], table);
     expect(JSON.parse(rollback.stdout.trim())).toMatchObject({ outcome: 'rolled-back', writes: 1 });
     expect(await bucketEncryption(bucket)).toBeNull();
   }, 60_000);
 
-  it('a write whose answers are lost (every attempt) leaves the intent; after the claim the redelivery records it as recovered, and it rolls back', async () => {
+  it('a write whose answers are lost (every attempt) leaves the intent; after the claim the redelivery records it as recovered, and it rolls back', async ({ onTestFinished }) => {
+    const proxy = await startProxy(onTestFinished);
     const table = uniqueName('driftfix-lost');
     const bucket = await createBucket('lost');
     const file = eventFile(bucket);
     proxy.dropAnswers = (method, url) => method === 'PUT' && url.startsWith(`/${bucket}/?encryption`);
-    const lost = await cli(['replay', '--apply', '--json', file], table);
+    const lost = await cli(proxy, ['replay', '--apply', '--json', file], table);
     proxy.dropAnswers = undefined;
     const first = JSON.parse(lost.stdout.trim());
     expect(first.outcome).toBe('failed');
     expect(first.reason).toMatch(/outcome of S3.PutBucketEncryption is unknown.*the next delivery completes it/);
     expect((await bucketEncryption(bucket))?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm).toBe('AES256');
 
-    await new Promise((resolve) => setTimeout(resolve, 5_500));
-    const again = JSON.parse((await cli(['replay', '--apply', '--json', file], table)).stdout.trim());
+    await new Promise((resolve) => setTimeout(resolve, 8_500));
+    const again = JSON.parse((await cli(proxy, ['replay', '--apply', '--json', file], table)).stdout.trim());
     expect(again).toMatchObject({ outcome: 'remediated', writes: 0, recordId: first.recordId });
     expect(again.reason).toMatch(/recovered/);
-    const rollback = await cli(['rollback', '--json', again.recordId], table);
+    const rollback = await cli(proxy, ['rollback', '--json', again.recordId], table);
     expect(JSON.parse(rollback.stdout.trim())).toMatchObject({ outcome: 'rolled-back' });
   }, 60_000);
 
-  it('a write still unanswered when the claim is about to run out is aborted, not retried past it; the redelivery applies it once', async () => {
+  it('a write still unanswered when the claim is about to run out is aborted, not retried past it; the redelivery applies it once', async ({ onTestFinished }) => {
+    const proxy = await startProxy(onTestFinished);
     const table = uniqueName('driftfix-held');
     const bucket = await createBucket('held');
     const file = eventFile(bucket);
     proxy.held = 0;
     proxy.hold = (method, url) => method === 'PUT' && url.startsWith(`/${bucket}/?encryption`);
     const started = Date.now();
-    const held = await cli(['replay', '--apply', '--json', file], table);
+    const held = await cli(proxy, ['replay', '--apply', '--json', file], table);
     proxy.hold = undefined;
-    // LOCK_LEASE_SECONDS=5: aborted a second before the claim ends, not after the SDK's 4 × 5 s.
+    // LOCK_LEASE_SECONDS=8: aborted a second before the claim ends, not after the SDK's 4 × 5 s.
     expect(Date.now() - started).toBeLessThan(15_000);
     const first = JSON.parse(held.stdout.trim());
     expect(first.outcome).toBe('failed');
     expect(first.reason).toMatch(/unknown \(AbortError/);
     expect(proxy.held).toBe(1);
 
-    await new Promise((resolve) => setTimeout(resolve, 5_500));
-    const again = JSON.parse((await cli(['replay', '--apply', '--json', file], table)).stdout.trim());
+    await new Promise((resolve) => setTimeout(resolve, 8_500));
+    const again = JSON.parse((await cli(proxy, ['replay', '--apply', '--json', file], table)).stdout.trim());
     expect(again).toMatchObject({ outcome: 'remediated', writes: 1, recordId: first.recordId });
     expect((await bucketEncryption(bucket))?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm).toBe('AES256');
   }, 60_000);
 
-  it('a fix costs at most two requests on the table and four on S3', async () => {
+  it('a fix costs at most two requests on the table and four on S3', async ({ onTestFinished }) => {
+    const proxy = await startProxy(onTestFinished);
     const table = uniqueName('driftfix-count');
     // The table exists already, as in a deployment.
-    await cli(['replay', '--apply', eventFile(await createBucket('warm'))], table);
+    await cli(proxy, ['replay', '--apply', eventFile(await createBucket('warm'))], table);
     const bucket = await createBucket('count');
     const file = eventFile(bucket);
     proxy.counts = { table: 0, s3: 0, other: 0 };
-    const run = await cli(['replay', '--apply', '--json', file], table);
+    const run = await cli(proxy, ['replay', '--apply', '--json', file], table);
     expect(JSON.parse(run.stdout.trim()).outcome).toBe('remediated');
     expect(proxy.counts.table).toBeLessThanOrEqual(2);
     expect(proxy.counts.s3).toBeLessThanOrEqual(4);
     proxy.counts = { table: 0, s3: 0, other: 0 };
-    const compliant = await cli(['replay', '--apply', '--json', eventFile(bucket)], table);
+    const compliant = await cli(proxy, ['replay', '--apply', '--json', eventFile(bucket)], table);
     expect(JSON.parse(compliant.stdout.trim()).outcome).toBe('compliant');
     expect(proxy.counts.table).toBe(1);
     expect(proxy.counts.s3).toBe(2);

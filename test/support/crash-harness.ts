@@ -46,6 +46,11 @@ export function approvedEvent(approvalId: string) {
 export class Killer {
   seq = 0;
   points: string[] = [];
+  private fire: () => void = () => {};
+  /** Settles when the invocation has stopped at its kill point. */
+  readonly stopped = new Promise<void>((resolve) => {
+    this.fire = resolve;
+  });
   constructor(
     readonly killAt = -1,
     readonly when: 'before' | 'after' = 'before',
@@ -54,10 +59,15 @@ export class Killer {
   async at<T>(name: string, work: () => Promise<T>): Promise<T> {
     this.seq += 1;
     this.points.push(name);
-    if (this.seq === this.killAt && this.when === 'before') return new Promise<T>(() => {});
+    if (this.seq === this.killAt && this.when === 'before') return this.halt<T>();
     const value = await work();
-    if (this.seq === this.killAt && this.when === 'after') return new Promise<T>(() => {});
+    if (this.seq === this.killAt && this.when === 'after') return this.halt<T>();
     return value;
+  }
+
+  private halt<T>(): Promise<T> {
+    this.fire();
+    return new Promise<T>(() => {});
   }
 }
 
@@ -97,9 +107,20 @@ export function rollback(h: Harness, recordId: string, killer = new Killer(), op
   return rollbackRecord(recordId, depsFor(h, killer), options);
 }
 
-/** The result, or 'stopped' when the invocation hangs (the process died). */
-export async function settleOrStop<T>(promise: Promise<T>, ms = 200): Promise<T | 'stopped'> {
-  return Promise.race([promise, new Promise<'stopped'>((resolve) => setTimeout(() => resolve('stopped'), ms))]);
+/**
+ * The result, or 'stopped' when the invocation hangs (the process died): at once when `until` is
+ * the killer that stopped it (after letting work already under way elsewhere in the invocation run
+ * out, as it would have before the process died), else after `until` milliseconds.
+ */
+export async function settleOrStop<T>(promise: Promise<T>, until: number | Killer = 200): Promise<T | 'stopped'> {
+  const stop =
+    typeof until === 'number'
+      ? new Promise<'stopped'>((resolve) => setTimeout(() => resolve('stopped'), until))
+      : until.stopped.then(async () => {
+          for (let tick = 0; tick < 5; tick++) await new Promise((resolve) => setTimeout(resolve, 0));
+          return 'stopped' as const;
+        });
+  return Promise.race([promise, stop]);
 }
 
 /**
@@ -111,7 +132,7 @@ export async function deliver(h: Harness, event: unknown, kills: Array<[number, 
   for (let attempt = 0; attempt < 8; attempt++) {
     const [k, when] = kills[attempt] ?? [-1, 'before'];
     const killer = new Killer(k, when);
-    const result = await settleOrStop(invoke(h, event, killer));
+    const result = await settleOrStop(invoke(h, event, killer), killer);
     h.clock.now += LEASE_MS + 1_000;
     if (result === 'stopped') {
       log.push(`#${attempt} stopped at ${killer.points.at(-1)} (${when})`);

@@ -5,16 +5,18 @@ import { packageService, removePackages } from './packaged.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    motoEndpoint: string;
+    /** One moto server per test worker: a test file has its emulator to itself, as when files ran one by one. */
+    motoEndpoints: string[];
     packageDir: string;
   }
 }
 
-let moto: MotoServer | undefined;
+let motos: MotoServer[] = [];
 
 /**
- * For the integration tests: one moto server for the whole run, started by the tests themselves
- * (MOTO_ENDPOINT reuses one), and the stack packaged once, while moto starts.
+ * For the integration tests: one moto server per worker for the whole run, started by the tests
+ * themselves (MOTO_ENDPOINT reuses one, and the files then share it), and the stack packaged once,
+ * while moto starts.
  */
 export async function setup(project: TestProject): Promise<void> {
   // moto server and cfn-lint: from PATH, or installed into ./.venv on a machine without them.
@@ -23,15 +25,25 @@ export async function setup(project: TestProject): Promise<void> {
   const given = process.env.MOTO_ENDPOINT;
   if (given) {
     if (!(await isMotoReachable(given))) throw new Error(`MOTO_ENDPOINT ${given} does not answer`);
-    project.provide('motoEndpoint', given);
+    project.provide('motoEndpoints', [given]);
   } else {
-    moto = await startMotoServer();
-    project.provide('motoEndpoint', moto.endpoint);
+    const workers = Math.max(1, Number(project.config.maxWorkers) || 1);
+    const started = await Promise.allSettled(Array.from({ length: workers }, () => startMotoServer()));
+    motos = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) {
+      await Promise.all(motos.map((moto) => moto.stop()));
+      throw failed.reason;
+    }
+    project.provide(
+      'motoEndpoints',
+      motos.map((moto) => moto.endpoint),
+    );
   }
   project.provide('packageDir', (await packaging).dir);
 }
 
 export async function teardown(): Promise<void> {
   removePackages();
-  await moto?.stop();
+  await Promise.all(motos.map((moto) => moto.stop()));
 }

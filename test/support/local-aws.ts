@@ -18,8 +18,11 @@ import { REGION } from './events.ts';
 
 export const silentLog: EngineLog = { info() {}, warn() {}, error() {} };
 
+/** This worker's moto server (the global setup starts one per worker; VITEST_POOL_ID counts from 1). */
 export function motoEndpoint(): string {
-  return inject('motoEndpoint');
+  const endpoints = inject('motoEndpoints');
+  const worker = Math.max(1, Number(process.env.VITEST_POOL_ID) || 1);
+  return endpoints[(worker - 1) % endpoints.length] as string;
 }
 
 export function uniqueName(prefix: string): string {

@@ -76,7 +76,8 @@ describe('running a stopped rollback again', () => {
         h.world.levels.set('r', 'unsafe');
         const fixed = await invoke(h, widgetEvent('r'));
         h.clock.now += 10_000;
-        const first = await settleOrStop(rollback(h, fixed.recordId ?? '', new Killer(k, when)));
+        const killer = new Killer(k, when);
+        const first = await settleOrStop(rollback(h, fixed.recordId ?? '', killer), killer);
         h.clock.now += LEASE_MS + 1_000;
         const again = await rollback(h, fixed.recordId ?? '');
         const rollbackId = recordIdFor(`rollback:${fixed.recordId}`, 'fake-widget');
