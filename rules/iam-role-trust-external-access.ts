@@ -2,7 +2,7 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import { z } from 'zod';
 import type { Plan, Rule, RuleTarget, Step } from '../core/model/index.ts';
 import { IAM } from './lib/clients.ts';
-import { externalAccounts, removeAccounts } from './lib/external-principals.ts';
+import { externalAccounts, removeAccounts, wildcardGrants } from './lib/external-principals.ts';
 import { decodePolicyText, parsePolicy, serializePolicy } from './lib/iam-policy-document.ts';
 import { IAM_ROLE } from './lib/resources.ts';
 
@@ -56,9 +56,13 @@ const rule: Rule<IamRoleTrustState, z.infer<typeof params>, { iam: IAMClient }> 
   },
 
   plan(state, _params, finding): Plan {
-    const accounts = finding.trigger.kind === 'access-analyzer' ? externalAccounts(finding.trigger.principal) : [];
-    if (accounts.length === 0) return { status: 'unfixable', summary: 'the finding names no external account to remove' };
+    const accounts = finding.trigger.kind === 'access-analyzer' ? externalAccounts(finding.trigger.principal, finding.account) : [];
+    if (accounts.length === 0) return { status: 'unfixable', summary: `the finding names no account other than ${finding.account} to remove` };
     const parsed = parsePolicy(state.trustPolicy);
+    const anyone = wildcardGrants(parsed.statements);
+    if (anyone.length > 0) {
+      return { status: 'unfixable', summary: `${anyone.join(', ')} of the trust policy lets any principal assume the role under conditions, which may be how ${accounts.join(', ')} gets in; removing named accounts cannot end that: change the trust policy by hand` };
+    }
     const removal = removeAccounts(parsed.statements, accounts);
     if (removal.changes.length === 0) return { status: 'compliant', summary: `the trust policy no longer lets ${accounts.join(', ')} assume the role` };
     if (removal.statements.length === 0) {

@@ -2,7 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import type { Plan, Rule, Step } from '../core/model/index.ts';
 import { S3 } from './lib/clients.ts';
-import { externalAccounts, removeAccounts } from './lib/external-principals.ts';
+import { externalAccounts, removeAccounts, wildcardGrants } from './lib/external-principals.ts';
 import { parsePolicy, serializePolicy } from './lib/iam-policy-document.ts';
 import { S3_BUCKET } from './lib/resources.ts';
 import { readBucketTags, S3_WRITES } from './lib/s3.ts';
@@ -40,10 +40,14 @@ const rule: Rule<S3BucketPolicyState, z.infer<typeof params>, { s3: S3Client }> 
   },
 
   plan(state, _params, finding): Plan {
-    const accounts = finding.trigger.kind === 'access-analyzer' ? externalAccounts(finding.trigger.principal) : [];
-    if (accounts.length === 0) return { status: 'unfixable', summary: 'the finding names no external account to remove' };
+    const accounts = finding.trigger.kind === 'access-analyzer' ? externalAccounts(finding.trigger.principal, finding.account) : [];
+    if (accounts.length === 0) return { status: 'unfixable', summary: `the finding names no account other than ${finding.account} to remove` };
     if (!state.policy) return { status: 'compliant', summary: 'the bucket has no policy: no statement grants access to another account' };
     const parsed = parsePolicy(state.policy);
+    const anyone = wildcardGrants(parsed.statements);
+    if (anyone.length > 0) {
+      return { status: 'unfixable', summary: `${anyone.join(', ')} of the bucket policy allows any principal under conditions, which may be how ${accounts.join(', ')} gets in; removing named accounts cannot end that: change the policy by hand` };
+    }
     const removal = removeAccounts(parsed.statements, accounts);
     if (removal.changes.length === 0) return { status: 'compliant', summary: `no Allow statement grants ${accounts.join(', ')} any more` };
     const bucket = finding.resourceId;

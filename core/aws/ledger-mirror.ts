@@ -14,13 +14,14 @@ type Update = { TableName: string; Key: { pk: string }; UpdateExpression: string
 export async function mirrorItems(documents: Documents, table: string, record: ChangeRecord, approval?: PendingApproval): Promise<boolean> {
   // The record as the member has it; the hub's notification (its own message) stays.
   const { notification: _notification, ...fields } = record;
-  const items: Update[] = [update(table, KEY.record(record.recordId), 'record', fields, {}, ['account'], record.account)];
+  const owner = { account: record.account, region: record.region };
+  const items: Update[] = [update(table, KEY.record(record.recordId), 'record', fields, {}, [], owner)];
   if (approval) {
     const { message: _message, status, decidedBy, decidedAt, ...rest } = approval;
     // A decision taken at the hub stands until the member reports the approval settled.
     const settled = !['pending', 'approved'].includes(status);
     const decision = { status, ...(decidedBy ? { decidedBy } : {}), ...(decidedAt ? { decidedAt } : {}) };
-    items.push(update(table, KEY.approval(approval.approvalId), 'approval', { ...rest, ...(settled ? decision : {}) }, settled ? {} : decision, ['finding', 'account'], record.account));
+    items.push(update(table, KEY.approval(approval.approvalId), 'approval', { ...rest, ...(settled ? decision : {}) }, settled ? {} : decision, ['finding'], owner));
   }
   try {
     await documents.send(new TransactWriteCommand({ TransactItems: items.map((Update) => ({ Update })) }));
@@ -31,10 +32,13 @@ export async function mirrorItems(documents: Documents, table: string, record: C
   }
 }
 
-/** SET each field (`ifAbsent` ones only where the item has none yet), if the item is new or its `owner` path holds `account`. */
-function update(table: string, pk: string, itemType: string, fields: Record<string, unknown>, ifAbsent: Record<string, unknown>, owner: string[], account: string): Update {
-  const names: Record<string, string> = { '#itemType': 'itemType', '#pk': 'pk' };
-  const values: Record<string, unknown> = { ':itemType': itemType, ':owner': account };
+/**
+ * SET each field (`ifAbsent` ones only where the item has none yet), if the item is new or holds
+ * the same account and region (under `under`): one stack's own items only.
+ */
+function update(table: string, pk: string, itemType: string, fields: Record<string, unknown>, ifAbsent: Record<string, unknown>, under: string[], owner: { account: string; region: string }): Update {
+  const names: Record<string, string> = { '#itemType': 'itemType', '#pk': 'pk', '#ownerAccount': 'account', '#ownerRegion': 'region' };
+  const values: Record<string, unknown> = { ':itemType': itemType, ':account': owner.account, ':region': owner.region };
   const assignments = ['#itemType = :itemType'];
   let index = 0;
   for (const [key, value] of Object.entries(fields)) {
@@ -51,15 +55,15 @@ function update(table: string, pk: string, itemType: string, fields: Record<stri
     assignments.push(`#f${index} = if_not_exists(#f${index}, :v${index})`);
     index += 1;
   }
-  owner.forEach((part, position) => {
+  under.forEach((part, position) => {
     names[`#o${position}`] = part;
   });
-  const ownerPath = owner.map((_part, position) => `#o${position}`).join('.');
+  const prefix = under.map((_part, position) => `#o${position}.`).join('');
   return {
     TableName: table,
     Key: { pk },
     UpdateExpression: `SET ${assignments.join(', ')}`,
-    ConditionExpression: `attribute_not_exists(#pk) OR ${ownerPath} = :owner`,
+    ConditionExpression: `attribute_not_exists(#pk) OR (${prefix}#ownerAccount = :account AND ${prefix}#ownerRegion = :region)`,
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
   };

@@ -144,7 +144,7 @@ export function hubNotifierHandler(): (event: unknown, context: LambdaContext) =
   const deps = { ledger: lazyLedger(c, table), announcer, log: c.logger, memberAccounts };
   return async (event, context) => {
     c.logger.addContext(context as never);
-    const own = { ...deps, ownAccount: accountOf(context) };
+    const own = { ...deps, ownAccount: accountOf(context), ownRegion: c.region };
     return processLambdaEvent(event, (raw) => relayMemberRecord(raw, own), c.logger);
   };
 }

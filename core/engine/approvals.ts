@@ -141,6 +141,13 @@ async function applyApproved(run: Run, approval: PendingApproval): Promise<Event
       steps: plan.steps,
     });
   }
+  if (run.mode === 'off' || run.mode === 'notify') {
+    // Switched off or down since the approval: an approved change waits for no one, it is dropped.
+    return stale('skipped', `rule ${run.rule.id} is ${run.mode === 'off' ? 'off' : 'in mode notify'} now, so the approved change was not applied`, seen, {
+      before,
+      steps: plan.steps,
+    });
+  }
   const claim = await claimChange(run, { steps: approval.steps, risks: approval.risks }, before, seen.readSince, approval);
   if (claim.kind === 'claimed') return carryThrough(run, claim.claimed);
   return approvedConflict(run, seen, claim.conflict, approval);

@@ -20,8 +20,12 @@ export interface HubDeps {
   now?: () => number;
   /** Without AWS Organizations: the accounts whose records are taken. */
   memberAccounts?: readonly string[] | undefined;
-  /** The hub's own account: its own stack records itself, so a "member record" from it is refused. */
+  /**
+   * The hub's own account and region: the hub's stack records itself, so a "member record" from
+   * there is refused; the hub account's member stacks in other regions are members.
+   */
   ownAccount?: string | undefined;
+  ownRegion?: string | undefined;
 }
 
 const id = z.string().min(1).max(256).regex(PRINTABLE_ASCII);
@@ -93,10 +97,11 @@ export async function relayMemberRecord(raw: unknown, deps: HubDeps): Promise<Ev
   if (source !== EVENT_SOURCE.member || envelope.data['detail-type'] !== DETAIL_TYPE.record) {
     return bare('rejected', `the hub takes member records (${EVENT_SOURCE.member} / ${DETAIL_TYPE.record}) only`, { eventId });
   }
-  if (deps.ownAccount && account === deps.ownAccount) {
-    return bare('rejected', `a record from the hub's own account ${account}: the hub's own stack records its own changes`, { eventId });
+  const ownAccount = deps.ownAccount !== undefined && account === deps.ownAccount;
+  if (ownAccount && (deps.ownRegion === undefined || region === deps.ownRegion)) {
+    return bare('rejected', `a record from the hub's own stack (${account}, ${region}): the hub's own stack records its own changes`, { eventId });
   }
-  if (deps.memberAccounts && deps.memberAccounts.length > 0 && !deps.memberAccounts.includes(account)) {
+  if (!ownAccount && deps.memberAccounts && deps.memberAccounts.length > 0 && !deps.memberAccounts.includes(account)) {
     return bare('rejected', `account ${account} is not a member of this hub`, { eventId });
   }
   const parsed = detailSchema.safeParse(envelope.data.detail);

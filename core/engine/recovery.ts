@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type AnyRule, canonicalJson, type ChangeRecord, type Step } from '../model/index.ts';
+import { type AnyRule, canonicalJson, type ChangeRecord, type Plan, type Step } from '../model/index.ts';
 import { carryThrough, finish, leaseMs } from './change.ts';
 import { afterChange } from './follow-ups.ts';
 import { isDone, type Observation, observe } from './observe.ts';
@@ -82,6 +82,18 @@ export async function recover(run: Run, observed: Observation & { transient?: bo
     );
     return finish(run, record, takeOver, approval, { ...completed, retryable: false });
   }
+  const stop = remaining ? await stopsNow(run, intent, seen.plan) : undefined;
+  if (remaining && stop) {
+    // The gate that let the change start no longer does (the rule turned off or down, an exception
+    // granted since): nothing more is written on the strength of the old claim.
+    const partial = remaining.length < intent.steps.length;
+    const record = run.record(
+      partial ? 'failed' : stop.outcome,
+      `an earlier invocation stopped before it finished this change, and ${stop.reason}: ${partial ? 'the rest was not applied; the resource is half-changed, a person should finish or undo it' : 'nothing was applied'}`,
+      { ...base, after: seen.before, ...(partial ? { needsPerson: true } : {}) },
+    );
+    return finish(run, record, takeOver, approval, { ...completed, retryable: false });
+  }
   if (remaining) {
     const now = run.now();
     const leaseUntil = now + leaseMs(run);
@@ -95,6 +107,25 @@ export async function recover(run: Run, observed: Observation & { transient?: bo
     { ...base, after: seen.before, needsPerson: true },
   );
   return finish(run, record, takeOver, approval, completed);
+}
+
+/**
+ * Why the rest of an unfinished change may not be applied now, though its claim allowed it: the
+ * mode and, for a fix no person approved, the gate and any exception are checked again.
+ */
+async function stopsNow(run: Run, intent: ChangeRecord, plan: Plan): Promise<{ outcome: 'skipped' | 'notified'; reason: string } | undefined> {
+  if (run.mode === 'off') return { outcome: 'skipped', reason: `rule ${run.rule.id} is now off` };
+  if (run.mode === 'notify') return { outcome: 'notified', reason: `rule ${run.rule.id} is now in mode notify` };
+  // A person approved this change; the approval's own status was checked above.
+  if (intent.approvalId) return undefined;
+  if (run.mode === 'approve' || (plan.status === 'change' && plan.approvalReason)) {
+    return { outcome: 'notified', reason: `rule ${run.rule.id} now asks a person before this change (the next finding asks)` };
+  }
+  const exemption = await run.ledger.getExemption(run.rule.id, run.resource, run.scope);
+  if (exemption && Date.parse(exemption.until) > run.now()) {
+    return { outcome: 'skipped', reason: `${run.resource} is exempted until ${exemption.until} by ${exemption.by.replace(/^cli:/, '')}: ${exemption.reason}` };
+  }
+  return undefined;
 }
 
 /**

@@ -258,13 +258,19 @@ async function decide(
     } catch (error) {
       deps.log.error(`could not hand decision on ${approval.approvalId} over: ${describeError(error)}`);
       // Nobody would carry it out: put it back, buttons included, so that the click can be repeated.
-      await deps.ledger.transitionApproval(approval.approvalId, {
+      const reverted = await deps.ledger.transitionApproval(approval.approvalId, {
         from: outcome.approval.status,
         to: 'pending',
         set: { decidedBy: '', decidedAt: '' },
         // A member's approval has no pointer at the hub: the member keeps its own.
         ...(remote ? {} : { reopenOpen: decisionKey(approval) }),
       });
+      if (!reverted) {
+        // The approval moved on meanwhile: the hand-over reached driftfix after all (only its answer
+        // was lost), and the change is under way or done. Its result updates the message.
+        await tell('The answer to the hand-over was lost, but driftfix received the decision: the message shows the result when it is done.');
+        return respond(200);
+      }
       await atMost(updateApprovalMessage(deps, { ...approval, status: 'pending' }, 'The decision could not be handed over; nothing changed. Please try again.', true), left(deps, SLACK_COURTESY_MS), deps.log, 'updating the message');
       await tell('The decision could not be handed to driftfix; nothing changed. Please try again.');
       return respond(200);

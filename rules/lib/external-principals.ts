@@ -6,14 +6,35 @@ import type { Json, Statement } from './iam-policy-document.ts';
  * else. Deny statements are never touched.
  */
 
-/** The 12-digit accounts a finding's principal map names (`{"AWS": "444455556666"}` or ARNs). */
-export function externalAccounts(principal: Record<string, string> | undefined): string[] {
+/**
+ * The 12-digit accounts a finding's principal map names (`{"AWS": "444455556666"}` or ARNs), other
+ * than the resource's own account: access from its own account is never removed as external.
+ */
+export function externalAccounts(principal: Record<string, string> | undefined, ownAccount: string): string[] {
   const accounts = new Set<string>();
   for (const value of Object.values(principal ?? {})) {
     const account = accountOf(value);
-    if (account) accounts.add(account);
+    if (account && account !== ownAccount) accounts.add(account);
   }
   return [...accounts];
+}
+
+/**
+ * Allow statements whose principal is anyone (`"*"` or `{"AWS": "*"}`) narrowed by a condition
+ * (aws:PrincipalAccount, aws:SourceVpc…): Access Analyzer may find another account's access
+ * there, and removing named accounts cannot end it, so a person changes the policy. (Without a
+ * condition such a statement is public, a finding of its own.)
+ */
+export function wildcardGrants(statements: Statement[]): string[] {
+  const names: string[] = [];
+  statements.forEach((statement, index) => {
+    if (statement.Effect !== 'Allow' || !statement.Condition) return;
+    const principal = statement.Principal;
+    const aws = principal && typeof principal === 'object' && !Array.isArray(principal) ? principal.AWS : undefined;
+    const anyone = principal === '*' || aws === '*' || (Array.isArray(aws) && aws.includes('*'));
+    if (anyone) names.push(typeof statement.Sid === 'string' ? `statement "${statement.Sid}"` : `statement #${index + 1}`);
+  });
+  return names;
 }
 
 function accountOf(principal: string): string | undefined {

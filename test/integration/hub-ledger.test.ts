@@ -81,4 +81,17 @@ describe.each([
     expect(await ledger.getRecord('rec-000000000000000000000001')).toMatchObject({ account: MEMBER, outcome: 'pending-approval' });
     expect(await ledger.getApproval('apr-00000000-0000-4000-8000-000000000001')).toMatchObject({ status: 'pending', finding: { account: MEMBER } });
   });
+
+  it('refuses the same account’s stack in another region: each stack writes its own items only', async () => {
+    const ledger = await make();
+    await ledger.mirror(record(MEMBER), approval(MEMBER));
+    const elsewhere = <T extends { region: string }>(value: T): T => ({ ...value, region: 'eu-west-1' });
+    const moved = approval(MEMBER);
+    expect(await ledger.mirror(record(MEMBER, { region: 'eu-west-1', outcome: 'remediated' }), { ...moved, finding: elsewhere(moved.finding), status: 'applied' })).toBe(false);
+    expect(await ledger.mirror(record(MEMBER, { region: 'eu-west-1', outcome: 'remediated' }))).toBe(false);
+    expect(await ledger.getRecord('rec-000000000000000000000001')).toMatchObject({ region: 'us-east-1', outcome: 'pending-approval' });
+    expect(await ledger.getApproval('apr-00000000-0000-4000-8000-000000000001')).toMatchObject({ status: 'pending', finding: { region: 'us-east-1' } });
+    // Its own stack's later report is taken.
+    expect(await ledger.mirror(record(MEMBER, { outcome: 'remediated' }))).toBe(true);
+  });
 });

@@ -89,8 +89,18 @@ describe('plan (pure)', () => {
 
   it('unfixable when the finding names no account', () => {
     const original = JSON.stringify(trust(assume('Partner', { AWS: OTHER_ACCOUNT }), LAMBDA));
-    expect(rule.plan({ roleName: 'partner-access', trustPolicy: original }, {}, analyzerFinding())).toEqual({ status: 'unfixable', summary: 'the finding names no external account to remove' });
+    expect(rule.plan({ roleName: 'partner-access', trustPolicy: original }, {}, analyzerFinding())).toEqual({ status: 'unfixable', summary: `the finding names no account other than ${ACCOUNT} to remove` });
     expect(rule.plan({ roleName: 'partner-access', trustPolicy: original }, {}, analyzerFinding({ Federated: 'accounts.google.com' })).status).toBe('unfixable');
+    // The role's own account is never removed as "external".
+    const ownTrust = JSON.stringify(trust(assume('Own', { AWS: `arn:aws:iam::${ACCOUNT}:root` }), LAMBDA));
+    expect(rule.plan({ roleName: 'partner-access', trustPolicy: ownTrust }, {}, analyzerFinding({ AWS: ACCOUNT })).status).toBe('unfixable');
+  });
+
+  it('trust in anyone under a condition (how the account may get in) is for a person, not "compliant"', () => {
+    const conditioned = { ...assume('ByOrg', '*'), Condition: { StringEquals: { 'aws:PrincipalAccount': OTHER_ACCOUNT } } };
+    const plan = rule.plan({ roleName: 'partner-access', trustPolicy: JSON.stringify(trust(conditioned, LAMBDA)) }, {}, other);
+    expect(plan.status).toBe('unfixable');
+    expect(plan.summary).toMatch(/statement "ByOrg" of the trust policy lets any principal assume the role under conditions/);
   });
 
   it('describes the trust policy by its statements', () => {

@@ -118,7 +118,25 @@ describe('plan (pure)', () => {
 
   it('unfixable when the finding names no account to remove', () => {
     expect(rule.plan({ policy: policyText(grant('Any', '*')) }, {}, analyzerFinding({ AWS: '*' })).status).toBe('unfixable');
-    expect(rule.plan({ policy: policyText(grant('Any', '*')) }, {}, analyzerFinding())).toEqual({ status: 'unfixable', summary: 'the finding names no external account to remove' });
+    expect(rule.plan({ policy: policyText(grant('Any', '*')) }, {}, analyzerFinding())).toEqual({ status: 'unfixable', summary: `the finding names no account other than ${ACCOUNT} to remove` });
+  });
+
+  it('never removes the bucket owner’s own account, whatever the finding names', () => {
+    const own = analyzerFinding({ AWS: ACCOUNT });
+    const policy = policyText(grant('Reporting', `arn:aws:iam::${ACCOUNT}:role/reporting`));
+    expect(rule.plan({ policy }, {}, own)).toEqual({ status: 'unfixable', summary: `the finding names no account other than ${ACCOUNT} to remove` });
+    // Named beside an external account: only the external one is removed.
+    const both = analyzerFinding({ AWS: ACCOUNT, Federated: `arn:aws:iam::${OTHER_ACCOUNT}:saml-provider/x` });
+    expect(changeOf(rule.plan({ policy: policyText(grant('Reporting', `arn:aws:iam::${ACCOUNT}:role/reporting`), grant('Partner', OTHER_ACCOUNT)) }, {}, both)).summary).toBe(
+      `remove access for ${OTHER_ACCOUNT}: statement "Partner": remove the statement; it grants only ${OTHER_ACCOUNT}`,
+    );
+  });
+
+  it('a grant to anyone under a condition (how the account may get in) is for a person, not "compliant"', () => {
+    const conditioned = { Sid: 'ByAccount', Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${BUCKET}/*`, Condition: { StringEquals: { 'aws:PrincipalAccount': OTHER_ACCOUNT } } };
+    const plan = rule.plan({ policy: policyText(conditioned) }, {}, other);
+    expect(plan.status).toBe('unfixable');
+    expect(plan.summary).toMatch(/statement "ByAccount" of the bucket policy allows any principal under conditions/);
   });
 
   it('describes the policy by its statements', () => {

@@ -164,7 +164,8 @@ export class MemoryLedger implements Ledger {
     return this.request('mirror', () => {
       const existing = this.records.get(record.recordId);
       const held = approval ? this.approvals.get(approval.approvalId) : undefined;
-      if ((existing && existing.account !== record.account) || (held && held.finding.account !== record.account)) return false;
+      const other = (owner: { account: string; region: string }) => owner.account !== record.account || owner.region !== record.region;
+      if ((existing && other(existing)) || (held && other(held.finding))) return false;
       this.records.set(record.recordId, { ...clone(record), ...(existing?.notification ? { notification: existing.notification } : {}) });
       if (approval) {
         const copy = this.approvals.get(approval.approvalId);

@@ -205,10 +205,23 @@ describe('the hub relays member records to the one Slack channel', () => {
     await org.member(widgetEvent(org.widget));
     const detail = JSON.parse(org.sent[0]?.Detail ?? '{}');
     const own = { ...org.sent[0], Detail: JSON.stringify({ ...detail, record: { ...detail.record, account: HUB }, approval: { ...detail.approval, finding: { ...detail.approval.finding, account: HUB } } }) };
-    const result = await relayMemberRecord(delivered(own, HUB), { ...org.hub, ownAccount: HUB });
+    const result = await relayMemberRecord(delivered(own, HUB), { ...org.hub, ownAccount: HUB, ownRegion: 'us-east-1' });
     expect(result.outcome).toBe('rejected');
-    expect(result.reason).toMatch(/the hub's own account/);
+    expect(result.reason).toMatch(/the hub's own stack/);
     expect(org.hubLedger.records.size).toBe(0);
+  });
+
+  it('the hub account’s member stack in another region is a member: its record is taken and posted', async () => {
+    const org = organization();
+    await org.member(widgetEvent(org.widget));
+    const detail = JSON.parse(org.sent[0]?.Detail ?? '{}');
+    const inRegion = (value: { account: string; region: string }) => ({ ...value, account: HUB, region: 'eu-west-1' });
+    const record = { ...inRegion(detail.record), finding: inRegion(detail.record.finding) };
+    const approval = { ...detail.approval, finding: inRegion(detail.approval.finding) };
+    const own = { ...org.sent[0], Detail: JSON.stringify({ ...detail, record, approval }) };
+    const result = await relayMemberRecord({ ...delivered(own, HUB), region: 'eu-west-1' }, { ...org.hub, ownAccount: HUB, ownRegion: 'us-east-1', memberAccounts: [MEMBER] });
+    expect(result.outcome, result.reason).not.toBe('rejected');
+    expect((await org.hubLedger.getApproval(detail.approval.approvalId))?.finding).toMatchObject({ account: HUB, region: 'eu-west-1' });
   });
 
   it('a member’s failed record is posted once and not retried; a redelivered record updates its message instead of posting again', async () => {

@@ -69,6 +69,8 @@ class FakeSlackApi implements SlackApi {
 class RecordingSink implements DecisionSink {
   readonly delivered: Array<{ approval: PendingApproval; decision: { decision: string; by: string; days?: number; reason?: string } }> = [];
   fail: Error | undefined;
+  /** Runs before `fail` is thrown: the hand-over reached driftfix, and only its answer was lost. */
+  landed: (() => Promise<void>) | undefined;
   constructor(readonly remote = false) {}
   isRemote(): boolean {
     return this.remote;
@@ -78,6 +80,7 @@ class RecordingSink implements DecisionSink {
     return !this.servedAccounts || this.servedAccounts.includes(approval.finding.account);
   }
   async deliver(approval: PendingApproval, decision: { decision: 'approve' | 'reject' | 'exempt'; by: string; days?: number; reason?: string }): Promise<void> {
+    await this.landed?.();
     if (this.fail) throw this.fail;
     this.delivered.push({ approval, decision });
   }
@@ -524,6 +527,20 @@ describe('approve and reject', () => {
     await click(APPROVER, 'approve', approvalId, message);
     expect(await ledger.getApproval(approvalId)).toMatchObject({ status: 'approved', decidedBy: APPROVER });
     expect(sink.delivered).toHaveLength(1);
+  });
+
+  it('when the hand-over landed but its answer was lost, and the change went ahead, the click does not claim that nothing changed', async () => {
+    const { approvalId, message } = await pendingApproval();
+    sink.landed = async () => {
+      // The rule's function took the approval and applied it before the answer came back.
+      expect(await ledger.transitionApproval(approvalId, { from: 'approved', to: 'applied' })).toBe(true);
+    };
+    sink.fail = Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+    await click(APPROVER, 'approve', approvalId, message);
+    expect(await ledger.getApproval(approvalId)).toMatchObject({ status: 'applied' });
+    expect(lastTold()).toContain('driftfix received the decision');
+    expect(lastTold()).not.toContain('nothing changed');
+    expect(updateText()).not.toContain('could not be handed over');
   });
 
   it('when the approval cannot be handed over, it is again the one open question for the resource', async () => {
