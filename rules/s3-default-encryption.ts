@@ -88,6 +88,12 @@ const rule: Rule<S3DefaultEncryptionState, Params, { s3: S3Client }> = {
     const current = describe(state);
     const wantsKms = finding.trigger.kind === 'config-rule' && finding.trigger.identifier === KMS_RULE;
     if (kmsKeyArn) {
+      // S3 does not check the key of PutBucketEncryption (S3 API Reference); a key in another Region
+      // would be accepted and every later upload refused. The key must be in the bucket's Region.
+      const keyRegion = kmsKeyArn.split(':')[3];
+      if (keyRegion !== finding.region) {
+        return { status: 'unfixable', summary: `the configured kmsKeyArn is a key in ${keyRegion}, and S3 encrypts a bucket in ${finding.region} only with a key of its own Region: set a key of ${finding.region} for this rule (RULE_PARAMS)` };
+      }
       const defaults = state.rules?.[0]?.ApplyServerSideEncryptionByDefault;
       if (algorithm && KMS_ALGORITHMS.has(algorithm) && sameKey(kmsKeyArn, defaults?.KMSMasterKeyID)) {
         return { status: 'compliant', summary: `already encrypted with the configured key: ${current}` };

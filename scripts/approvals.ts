@@ -125,9 +125,10 @@ async function main(argv: string[]): Promise<number> {
     print(
       values.json,
       { approvalId: id, decision, result: applied.outcome, reason: applied.reason, calls: applied.calls, writes: applied.writes, recordId: applied.recordId },
-      `Approved ${id}: ${applied.outcome}: ${applied.reason}`,
+      `Approved ${id}: ${applied.outcome}: ${applied.reason}${applied.recordId ? ` (record ${applied.recordId})` : ''}`,
     );
-    return applied.outcome === 'failed' ? 1 : 0;
+    // Exit 0 only when the approved change stands (applied, or the resource already as asked).
+    return applied.outcome === 'remediated' || applied.outcome === 'compliant' ? 0 : 1;
   }
   const busName = values.bus ?? 'default';
   try {

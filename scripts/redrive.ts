@@ -34,7 +34,8 @@ async function main(argv: string[]): Promise<number> {
   const from = await urlOf(values.queue);
   const to = values.to ? await urlOf(values.to) : await sourceQueueOf(sqs, from);
   const result = await redrive({ sqs, from, to, max });
-  console.log(`${result.redriven} event(s) handed back to ${to}; ${result.failed.length} left in the dead-letter queue`);
+  const failed = result.failed.length > 0 ? `; ${result.failed.length} could not be handed back and stay in the dead-letter queue` : '';
+  console.log(`${result.redriven} event(s) handed back to ${to}${failed}${result.redriven + result.failed.length >= max ? ` (stopped at --max ${max}; more may wait)` : ''}`);
   for (const failure of result.failed) console.log(`  ${failure.messageId}: ${failure.reason}`);
   return result.failed.length > 0 ? 1 : 0;
 }

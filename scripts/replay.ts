@@ -75,6 +75,10 @@ async function main(argv: string[]): Promise<number> {
     console.error(`cannot read ${positionals.join(' ')}: ${describeError(error)}`);
     return 2;
   }
+  if (values.retarget && values.bus === undefined) {
+    console.error(`--retarget goes with --bus only: a local replay acts in the emulator's or your credentials' account\n${USAGE}`);
+    return 2;
+  }
   if (values.bus !== undefined) {
     if (apply) {
       console.error('--apply and --bus do not go together: the deployed functions act according to their modes');
@@ -113,7 +117,8 @@ async function main(argv: string[]): Promise<number> {
   await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
   const foreign = results.filter((result) => result?.outcome === 'rejected' && / this bot runs in \d{12}/.test(result.reason)).length;
   if (foreign > 0 && process.env.AWS_ENDPOINT_URL) {
-    console.error(`\n${foreign} event(s) are for another account than the emulator's (${runtime.identity.account}): start moto with MOTO_ACCOUNT_ID=<the events' account>, e.g. MOTO_ACCOUNT_ID=111122223333 for the samples.`);
+    const samples = runtime.identity.account === '111122223333' ? '' : ', e.g. MOTO_ACCOUNT_ID=111122223333 for the samples';
+    console.error(`\n${foreign} event(s) are for another account than the emulator's (${runtime.identity.account}): start moto with MOTO_ACCOUNT_ID=<the events' account>${samples}.`);
   }
   if (!values.json) console.error(`\n${files.length} event(s), ${bad} rejected, failed or not posted${apply ? '' : ' (dry run: nothing was changed; add --apply to act)'}`);
   return bad > 0 ? 1 : 0;

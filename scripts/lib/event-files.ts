@@ -19,6 +19,8 @@ export async function expandEventPaths(paths: readonly string[]): Promise<string
     for (const entry of entries) {
       const path = join(dir, entry.name);
       const info = await stat(path).catch(() => undefined);
+      // Inside a directory named on the command line: hidden folders and installed packages hold no events.
+      if (info?.isDirectory() && (entry.name.startsWith('.') || entry.name === 'node_modules')) continue;
       if (info?.isDirectory()) await walk(path);
       else if (entry.name.endsWith('.json')) files.push(path);
     }

@@ -20,10 +20,13 @@ export async function sourceQueueOf(sqs: SQSClient, deadLetterQueueUrl: string):
  * finishes what failed (a change, or a Slack post).
  */
 export async function redrive(options: { sqs: SQSClient; from: string; to: string; max: number }): Promise<RedriveResult> {
+  if (options.from === options.to) throw new Error(`${options.to} is the dead-letter queue itself: name the function's queue with --to`);
   const result: RedriveResult = { redriven: 0, failed: [] };
   while (result.redriven + result.failed.length < options.max) {
+    // Never more than --max in all: SQS hands out up to 10 at a time.
+    const wanted = Math.min(10, options.max - result.redriven - result.failed.length);
     const { Messages } = await options.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: options.from, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60 }),
+      new ReceiveMessageCommand({ QueueUrl: options.from, MaxNumberOfMessages: wanted, WaitTimeSeconds: 1, VisibilityTimeout: 60 }),
     );
     if (!Messages?.length) break;
     for (const message of Messages) {

@@ -4,12 +4,13 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { PutPublicAccessBlockCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeSlack } from '../../scripts/lib/fake-slack.ts';
 import { freePort } from '../../scripts/lib/moto-server.ts';
 import { configEvent, REGION } from '../support/events.ts';
-import { bucketPublicAccessBlock, createBucket, localRuntime, motoEndpoint, uniqueName } from '../support/local-aws.ts';
+import { bucketPublicAccessBlock, createBucket, localRuntime, motoEndpoint, testS3, uniqueName } from '../support/local-aws.ts';
 import { APPROVER, CHANNEL, clickBody, createSlackSecret, sign } from '../support/slack.ts';
 
 import { ROOT } from '../support/packaged.ts';
@@ -72,6 +73,14 @@ describe('npm run approvals', () => {
     expect(again.status).toBe(1);
     expect(again.json()).toMatchObject({ result: 'refused', reason: expect.stringContaining('already applied') });
     expect((await run('approvals', ['list', '--json'])).stdout).not.toContain(approvalId);
+  });
+
+  it('an approval that applies nothing (the bucket changed since) exits 1, naming why', async () => {
+    const { bucket, approvalId } = await pendingApproval();
+    await testS3().send(new PutPublicAccessBlockCommand({ Bucket: bucket, PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: false, BlockPublicPolicy: false, RestrictPublicBuckets: false } }));
+    const approved = await run('approvals', ['approve', approvalId]);
+    expect(approved.status, approved.stdout).toBe(1);
+    expect(approved.stdout).toMatch(/skipped: the resource changed after the approval/);
   });
 
   it('rejects, suppressing the fix; unknown ids and bad commands are refused', async () => {

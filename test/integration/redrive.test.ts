@@ -40,6 +40,17 @@ describe('redriving a dead-letter queue (moto SQS)', () => {
     expect(await depth(sqs, dlq)).toBe(1);
   });
 
+  it('hands back no more than --max, and refuses to send a dead-letter queue into itself', async () => {
+    const sqs = new SQSClient({ region: REGION, endpoint: motoEndpoint() });
+    const { dlq, source } = await queuePair(sqs);
+    const event = loadSample('config/compliant.ignored.json');
+    for (let index = 0; index < 15; index++) await sqs.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: JSON.stringify({ ...event, id: `${event.id}-${index}` }) }));
+    await expect(redrive({ sqs, from: dlq, to: dlq, max: 100 })).rejects.toThrow(/the dead-letter queue itself/);
+    const result = await redrive({ sqs, from: dlq, to: source, max: 7 });
+    expect(result).toEqual({ redriven: 7, failed: [] });
+    expect(await depth(sqs, source)).toBe(7);
+  });
+
   it('the CLI finds the source queue itself, and refuses unknown flags', async () => {
     const sqs = new SQSClient({ region: REGION, endpoint: motoEndpoint() });
     const { dlq, source } = await queuePair(sqs);

@@ -91,5 +91,8 @@ describe('npm run replay against moto, every sample in events/', () => {
     const unknown = replay(['--frobnicate', 'events']);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/usage: npm run replay/);
+    const retarget = replay(['--retarget', join('events', 'config', 'compliant.ignored.json')]);
+    expect(retarget.status).toBe(2);
+    expect(retarget.stderr).toMatch(/--retarget goes with --bus only/);
   });
 });

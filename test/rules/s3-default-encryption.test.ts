@@ -98,6 +98,13 @@ describe('plan (pure)', () => {
     );
   });
 
+  it('a configured key of another Region is never written (S3 would accept it and refuse uploads): unfixable, saying which Region', () => {
+    const elsewhere = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+    for (const state of [{ rules: null }, sse('AES256')]) {
+      expect(rule.plan(state, { kmsKeyArn: elsewhere }, enabled)).toEqual({ status: 'unfixable', summary: expect.stringMatching(/a key in eu-west-1, and S3 encrypts a bucket in us-east-1 only with a key of its own Region/) });
+    }
+  });
+
   it('the KMS managed rule with no key configured cannot be fixed, whatever the bucket has; it says what to configure', () => {
     expect(rule.plan({ rules: null }, {}, kms)).toEqual({ status: 'unfixable', summary: expect.stringContaining('kmsKeyArn') });
     expect(rule.plan(sse('AES256'), {}, kms)).toMatchObject({ status: 'unfixable', summary: expect.stringContaining('RULE_PARAMS') });

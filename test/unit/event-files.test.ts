@@ -166,6 +166,16 @@ describe('expandEventPaths', () => {
     expect(names(files)).toEqual(['a.json', 'b.json', 'self.json', 'sub/c.json', 'sub/deeper/d.json', 'z.json']);
   });
 
+  it('skips hidden folders and node_modules inside a folder it walks; a folder named on the command line is walked', async () => {
+    const project = at('project');
+    for (const file of ['events/a.json', 'node_modules/pkg/package.json', '.git/x.json', 'events/.cache/y.json']) {
+      await realFs.mkdir(join(project, file, '..'), { recursive: true });
+      await realFs.writeFile(join(project, file), JSON.stringify(event));
+    }
+    expect((await expandEventPaths([project])).map((file) => relative(project, file))).toEqual(['events/a.json']);
+    expect((await expandEventPaths([join(project, 'node_modules')])).map((file) => relative(project, file))).toEqual(['node_modules/pkg/package.json']);
+  });
+
   it('the same listing every time', async () => {
     const first = await expandEventPaths([tree]);
     const second = await expandEventPaths([tree]);
