@@ -32,9 +32,11 @@ import { SECURITY_GROUP } from './lib/resources.ts';
  * interfaces named (rules/lib/network-interfaces.ts; one more read, only when the group opens a
  * flagged port to the internet).
  *
- * What a finding flags depends on its rule's ports, so approvals, rejections and exceptions are
- * kept per set of flagged ports (`scope`, `ports:22`): rejecting the MySQL question of
- * restricted-common-ports does not silence restricted-ssh on the same group.
+ * What a finding flags depends on its rule's ports, so questions are asked per set of flagged
+ * ports (`scope`, `ports:22`), and rejections and exceptions are kept per port (`decisionParts`):
+ * rejecting the MySQL question of restricted-common-ports does not silence restricted-ssh on the
+ * same group, and an exception for a question about 3306 and 3389 holds for a later EC2.14
+ * finding about 3389.
  */
 
 const params = z.strictObject({});

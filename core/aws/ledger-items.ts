@@ -52,8 +52,9 @@ export function putRecord(table: string, record: ChangeRecord, condition: string
   };
 }
 
+/** For each guard key, its suppression and its exemption must not be active; `guardKinds` names them in order. */
 export function guardChecks(table: string, guards: Guards, now: string): TransactItem[] {
-  return [KEY.suppression(guards.suppressionKey), KEY.exemption(guards.exemptionKey)].map((pk) => ({
+  return guards.keys.flatMap((key) => [KEY.suppression(key), KEY.exemption(key)]).map((pk) => ({
     ConditionCheck: {
       TableName: table,
       Key: { pk },
@@ -63,6 +64,10 @@ export function guardChecks(table: string, guards: Guards, now: string): Transac
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },
   }));
+}
+
+export function guardKinds(guards: Guards): Array<'suppression' | 'exemption'> {
+  return guards.keys.flatMap(() => ['suppression', 'exemption'] as const);
 }
 
 export function approvalMove(

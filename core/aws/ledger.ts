@@ -8,6 +8,7 @@ import {
   DAY_SECONDS,
   reopenPointer,
   guardChecks,
+  guardKinds,
   type Item,
   KEY,
   putRecord,
@@ -21,7 +22,7 @@ import {
 } from './ledger-items.ts';
 import { mirrorItems } from './ledger-mirror.ts';
 import { ensureTable } from './table.ts';
-import { type ChangeRecord, decisionKey, type Exemption, type Notification, type PendingApproval, type Suppression } from '../model/index.ts';
+import { type ChangeRecord, decisionKey, decisionParts, type Exemption, guardKeys, latestEnding, type Notification, type PendingApproval, type Suppression } from '../model/index.ts';
 
 /**
  * The records table. Every decision is one conditional request (a transaction counts as one):
@@ -60,7 +61,7 @@ export class DynamoLedger implements Ledger {
 
   async settle(record: ChangeRecord, guards?: Guards): Promise<Written> {
     if (guards) {
-      return this.transact([putRecord(this.table, record, RECORD_WRITABLE), ...guardChecks(this.table, guards, record.updatedAt)], ['record', 'suppression', 'exemption']);
+      return this.transact([putRecord(this.table, record, RECORD_WRITABLE), ...guardChecks(this.table, guards, record.updatedAt)], ['record', ...guardKinds(guards)]);
     }
     try {
       await this.documents.send(
@@ -107,7 +108,7 @@ export class DynamoLedger implements Ledger {
     const kinds: Array<keyof Conflict> = ['lock', 'record'];
     if (request.guards) {
       items.push(...guardChecks(this.table, request.guards, new Date(now).toISOString()));
-      kinds.push('suppression', 'exemption');
+      kinds.push(...guardKinds(request.guards));
     }
     if (request.approvalId) {
       items.push({
@@ -207,7 +208,7 @@ export class DynamoLedger implements Ledger {
       },
       ...guardChecks(this.table, request.guards, new Date(now).toISOString()),
     ];
-    return this.transact(items, ['record', 'approval', 'openApproval', 'suppression', 'exemption']);
+    return this.transact(items, ['record', 'approval', 'openApproval', ...guardKinds(request.guards)]);
   }
 
   async setNotification(record: ChangeRecord, notification: Notification, approvalMessage?: { approvalId: string; channel: string; ts: string }): Promise<void> {
@@ -252,7 +253,8 @@ export class DynamoLedger implements Ledger {
   }
 
   async getExemption(ruleId: string, resource: string, scope?: string): Promise<Exemption | undefined> {
-    return this.get<Exemption>(KEY.exemption(decisionKey({ ruleId, resource, scope })));
+    const found = await Promise.all(guardKeys({ ruleId, resource, scope }).map((key) => this.get<Exemption>(KEY.exemption(key))));
+    return latestEnding(found);
   }
 
   async mirror(record: ChangeRecord, approval?: PendingApproval): Promise<boolean> {
@@ -301,16 +303,14 @@ export class DynamoLedger implements Ledger {
 
   async reject(approvalId: string, suppression: Suppression, at: string): Promise<boolean> {
     const key = decisionKey(suppression);
+    const ttl = Math.ceil(Date.parse(suppression.until) / 1000) + DAY_SECONDS;
+    // Kept under each part it covers (decisionParts): a later question about any of them meets it.
+    const kept: TransactItem[] = decisionParts(suppression).map((part) => ({ Put: { TableName: this.table, Item: { pk: KEY.suppression(part), itemType: 'suppression', ...suppression, ttl } } }));
     return (
       await this.transact(
         [
           approvalMove(this.table, approvalId, { from: 'pending', to: 'rejected', notExpiredAt: at, set: { decidedBy: suppression.by, decidedAt: at } }),
-          {
-            Put: {
-              TableName: this.table,
-              Item: { pk: KEY.suppression(key), itemType: 'suppression', ...suppression, ttl: Math.ceil(Date.parse(suppression.until) / 1000) + DAY_SECONDS },
-            },
-          },
+          ...kept,
           closePointer(this.table, key, approvalId),
         ],
         [],
@@ -320,13 +320,10 @@ export class DynamoLedger implements Ledger {
 
   async exempt(exemption: Exemption, record: ChangeRecord, at: string): Promise<boolean> {
     const key = decisionKey(exemption);
+    const ttl = Math.ceil(Date.parse(exemption.until) / 1000) + DAY_SECONDS;
     const items: TransactItem[] = [
-      {
-        Put: {
-          TableName: this.table,
-          Item: { pk: KEY.exemption(key), itemType: 'exemption', ...exemption, ttl: Math.ceil(Date.parse(exemption.until) / 1000) + DAY_SECONDS },
-        },
-      },
+      // Kept under each part it covers (decisionParts), as a Reject is.
+      ...decisionParts(exemption).map((part) => ({ Put: { TableName: this.table, Item: { pk: KEY.exemption(part), itemType: 'exemption', ...exemption, ttl } } })),
       putRecord(this.table, record, 'attribute_not_exists(pk)'),
     ];
     if (exemption.approvalId) {

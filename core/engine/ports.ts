@@ -85,8 +85,8 @@ export interface ClaimRequest {
 
 /** Items whose presence stops a change: a person's Reject (suppression) and a time-boxed exception. */
 export interface Guards {
-  suppressionKey: string;
-  exemptionKey: string;
+  /** A Reject or an exception under any of these keys stops the change (`decisionParts`). */
+  keys: string[];
 }
 
 export interface FinalizeRequest {

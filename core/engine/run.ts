@@ -1,7 +1,7 @@
 import {
   type AnyRule,
   type ChangeRecord,
-  decisionKey,
+  guardKeys,
   type Finding,
   type Mode,
   type Outcome,
@@ -59,8 +59,7 @@ export class Run {
   }
 
   get guards(): Guards {
-    const key = decisionKey({ ruleId: this.rule.id, resource: this.resource, scope: this.scope });
-    return { suppressionKey: key, exemptionKey: key };
+    return { keys: guardKeys({ ruleId: this.rule.id, resource: this.resource, scope: this.scope }) };
   }
 
   /** The part of the resource this finding asks about, where the rule's plan depends on it. */

@@ -98,6 +98,29 @@ export function decisionKey(subject: { ruleId: string; resource: string; scope?:
   return subject.scope ? `${subject.ruleId}#${subject.resource}#${subject.scope}` : `${subject.ruleId}#${subject.resource}`;
 }
 
+/**
+ * The keys a Reject or an exception is kept under, and that a later decision checks: the decision's
+ * own key and, where its scope lists parts (`ports:22,3389`), one key per part (`ports:22`,
+ * `ports:3389`). A question about any part of a rejected or exempted one meets it, whatever else
+ * it asks about.
+ */
+export function decisionParts(subject: { ruleId: string; resource: string; scope?: string | undefined }): string[] {
+  const keys = [decisionKey(subject)];
+  const listed = /^([a-z-]+):(.+,.+)$/.exec(subject.scope ?? '');
+  if (listed) {
+    for (const part of (listed[2] as string).split(',')) keys.push(decisionKey({ ...subject, scope: `${listed[1]}:${part}` }));
+  }
+  return [...new Set(keys)];
+}
+
+/**
+ * What a decision about `subject` must not meet: a Reject or an exception kept under any of its
+ * parts, or one about the whole resource (no scope), which covers every part.
+ */
+export function guardKeys(subject: { ruleId: string; resource: string; scope?: string | undefined }): string[] {
+  return subject.scope ? [...decisionParts(subject), decisionKey({ ruleId: subject.ruleId, resource: subject.resource })] : decisionParts(subject);
+}
+
 export interface Suppression {
   ruleId: string;
   resource: string;
@@ -118,6 +141,11 @@ export interface Exemption {
   reason: string;
   recordId: string;
   approvalId?: string;
+}
+
+/** Of the exceptions found under a decision's keys (`decisionParts`), the one that lasts longest. */
+export function latestEnding(found: Array<Exemption | undefined>): Exemption | undefined {
+  return found.filter((item): item is Exemption => item !== undefined).sort((a, b) => b.until.localeCompare(a.until))[0];
 }
 
 /** One record per (event, rule): a redelivered event finds the record of its first delivery. */

@@ -63,7 +63,7 @@ function approval(approvalId: string, extra: Partial<PendingApproval> = {}): Pen
   };
 }
 
-const guards = { suppressionKey: 'fake-widget#AWS::Fake::Widget/w1', exemptionKey: 'fake-widget#AWS::Fake::Widget/w1' };
+const guards = { keys: ['fake-widget#AWS::Fake::Widget/w1'] };
 
 describe.each([
   ['DynamoDB (moto)', dynamo],

@@ -101,7 +101,7 @@ export interface FakeState {
 }
 
 /** A rule that sets a widget's level to `safe`; `steps: 2` plans two writes (unsafe → warming → safe). */
-export function fakeRule(options: { id?: string; mode?: 'auto' | 'approve' | 'notify'; steps?: 1 | 2; approvalFor?: string; scoped?: boolean } = {}): AnyRule {
+export function fakeRule(options: { id?: string; mode?: 'auto' | 'approve' | 'notify'; steps?: 1 | 2; approvalFor?: string; scoped?: boolean | ((configRuleName: string) => string | undefined) } = {}): AnyRule {
   return {
     id: options.id ?? 'fake-widget',
     title: 'Fake widget level',
@@ -136,7 +136,14 @@ export function fakeRule(options: { id?: string; mode?: 'auto' | 'approve' | 'no
     },
     describe: (state: FakeState) => `level ${state.level}`,
     // Scoped: each Config rule name asks its own question about the widget (as ports do for a security group).
-    ...(options.scoped ? { scope: (finding: Finding) => (finding.trigger.kind === 'config-rule' ? finding.trigger.configRuleName : undefined) } : {}),
+    ...(options.scoped
+      ? {
+          scope: (finding: Finding) => {
+            if (finding.trigger.kind !== 'config-rule') return undefined;
+            return typeof options.scoped === 'function' ? options.scoped(finding.trigger.configRuleName) : finding.trigger.configRuleName;
+          },
+        }
+      : {}),
   };
 }
 

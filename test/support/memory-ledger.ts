@@ -1,5 +1,5 @@
 import type { ApprovalRequest, ClaimRequest, Conflict, FinalizeRequest, Guards, Ledger, LockItem, Written } from '../../core/engine/ports.ts';
-import { type ChangeRecord, decisionKey, type Exemption, type Notification, type PendingApproval, type Suppression } from '../../core/model/index.ts';
+import { type ChangeRecord, decisionKey, decisionParts, type Exemption, guardKeys, latestEnding, type Notification, type PendingApproval, type Suppression } from '../../core/model/index.ts';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -48,10 +48,12 @@ export class MemoryLedger implements Ledger {
   private guardConflict(guards: Guards | undefined, now: string): Conflict {
     if (!guards) return {};
     const conflict: Conflict = {};
-    const suppression = this.suppressions.get(guards.suppressionKey);
-    if (suppression && suppression.until > now) conflict.suppression = clone(suppression);
-    const exemption = this.exemptions.get(guards.exemptionKey);
-    if (exemption && exemption.until > now) conflict.exemption = clone(exemption);
+    for (const key of guards.keys) {
+      const suppression = this.suppressions.get(key);
+      if (suppression && suppression.until > now) conflict.suppression = clone(suppression);
+      const exemption = this.exemptions.get(key);
+      if (exemption && exemption.until > now) conflict.exemption = clone(exemption);
+    }
     return conflict;
   }
 
@@ -181,7 +183,7 @@ export class MemoryLedger implements Ledger {
   }
 
   getExemption(ruleId: string, resource: string, scope?: string): Promise<Exemption | undefined> {
-    return this.request('getExemption', () => this.exemptions.get(decisionKey({ ruleId, resource, scope })));
+    return this.request('getExemption', () => latestEnding(guardKeys({ ruleId, resource, scope }).map((key) => this.exemptions.get(key))));
   }
 
   listApprovals(): Promise<PendingApproval[]> {
@@ -226,7 +228,7 @@ export class MemoryLedger implements Ledger {
       const moved = this.move(approvalId, { from: 'pending', to: 'rejected', notExpiredAt: at, set: { decidedBy: suppression.by, decidedAt: at } });
       if (!moved) return false;
       const key = decisionKey(suppression);
-      this.suppressions.set(key, clone(suppression));
+      for (const part of decisionParts(suppression)) this.suppressions.set(part, clone(suppression));
       this.close(key, approvalId);
       return true;
     });
@@ -240,7 +242,7 @@ export class MemoryLedger implements Ledger {
         if (!moved) return false;
       }
       const key = decisionKey(exemption);
-      this.exemptions.set(key, clone(exemption));
+      for (const part of decisionParts(exemption)) this.exemptions.set(part, clone(exemption));
       this.records.set(record.recordId, clone(record));
       if (exemption.approvalId) this.close(key, exemption.approvalId);
       return true;

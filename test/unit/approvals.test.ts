@@ -40,12 +40,12 @@ function approvedEvent(approvalId: string, ruleId = 'fake-widget', account = '11
   };
 }
 
-function setup(options: { level?: string; scoped?: boolean } = {}) {
+function setup(options: { level?: string; scoped?: boolean | ((configRuleName: string) => string | undefined) } = {}) {
   const world = new FakeWorld();
   const ledger = new MemoryLedger();
   const announcer = new FakeAnnouncer();
   const clock = { now: Date.now() };
-  const rule = fakeRule({ mode: 'approve', ...(options.scoped ? { scoped: true } : {}) });
+  const rule = fakeRule({ mode: 'approve', ...(options.scoped ? { scoped: options.scoped } : {}) });
   const widget = `w-${freshId().slice(-6)}`;
   world.levels.set(widget, options.level ?? 'unsafe');
   // Every Config rule name runs the fake managed rule (as Security Hub, packs and people name theirs).
@@ -76,6 +76,40 @@ describe('questions about part of a resource (a rule with a scope, as security g
 
     await decide(ssh.approvalId ?? '', 'exempt', { days: 7, reason: 'bastion migration' });
     expect((await run(widgetEvent(widget, freshId(), 'restricted-ssh'))).reason).toMatch(/^exempted until .*: bastion migration/);
+  });
+});
+
+describe('questions about overlapping parts (ports flagged by different rules)', () => {
+  // As the security group rule scopes its questions: by the ports each finding flags.
+  const PORTS: Record<string, string> = { 'restricted-common-ports': 'ports:3306,3389', 'rdp-only': 'ports:3389', 'restricted-ssh': 'ports:22' };
+  const byPorts = (name: string) => PORTS[name];
+
+  it('an exception on a question about several ports holds for a later question about one of them, not for other ports', async () => {
+    const { widget, run, decide, world } = setup({ scoped: byPorts });
+    const common = await run(widgetEvent(widget, freshId(), 'restricted-common-ports'));
+    await decide(common.approvalId ?? '', 'exempt', { days: 7, reason: 'database migration' });
+    const rdp = await run(widgetEvent(widget, freshId(), 'rdp-only'));
+    expect(rdp.outcome).toBe('skipped');
+    expect(rdp.reason).toMatch(/^exempted until .*: database migration/);
+    const ssh = await run(widgetEvent(widget, freshId(), 'restricted-ssh'));
+    expect(ssh.outcome).toBe('pending-approval');
+    expect(world.writes).toBe(0);
+  });
+
+  it('a Reject of one port holds for a later question that includes it; a Reject of the whole resource holds for every part', async () => {
+    const { widget, run, decide } = setup({ scoped: byPorts });
+    const rdp = await run(widgetEvent(widget, freshId(), 'rdp-only'));
+    await decide(rdp.approvalId ?? '', 'reject');
+    expect((await run(widgetEvent(widget, freshId(), 'restricted-common-ports'))).outcome).toBe('skipped');
+
+    const whole = setup({ scoped: () => undefined });
+    const asked = await whole.run(widgetEvent(whole.widget, freshId(), 'restricted-ssh'));
+    await whole.decide(asked.approvalId ?? '', 'reject');
+    const scoped = setup({ scoped: byPorts });
+    // The same table and widget, now asked about by port: the whole-resource Reject covers it.
+    const later = await handleRuleEvent(widgetEvent(whole.widget, freshId(), 'restricted-ssh'), scoped.rule, { ...fakeDeps(whole.world, whole.ledger, { rule: scoped.rule, now: () => whole.clock.now }), configRules: { describe: async (name: string) => ({ name, owner: 'AWS', identifier: 'FAKE_WIDGET_SAFE' }) } }, { dryRun: false });
+    expect(later.outcome).toBe('skipped');
+    expect(whole.world.writes).toBe(0);
   });
 });
 

@@ -177,7 +177,7 @@ async function pendingApproval(options: { posted?: boolean; expiresAt?: string }
     risk: 'high',
   };
   const key = `${RULE}#${RESOURCE}`;
-  const written = await ledger.requestApproval({ record, approval, openKey: key, now, guards: { suppressionKey: key, exemptionKey: key } });
+  const written = await ledger.requestApproval({ record, approval, openKey: key, now, guards: { keys: [key] } });
   expect(written.ok).toBe(true);
   tsCounter += 1;
   const message = { channel: CHANNEL, ts: `${Math.floor(now / 1000)}.${String(tsCounter).padStart(6, '0')}` };
@@ -557,7 +557,7 @@ describe('approve and reject', () => {
       approval: { ...existing, approvalId: `apr-${randomUUID()}`, recordId: 'rec-second000000000000000000' },
       openKey: key,
       now: Date.now(),
-      guards: { suppressionKey: key, exemptionKey: key },
+      guards: { keys: [key] },
     });
     expect(second).toEqual({ ok: false, conflict: { openApproval: { approvalId, expiresAt: existing.expiresAt } } });
   });
