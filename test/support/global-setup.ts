@@ -1,7 +1,10 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import { isMotoReachable, type MotoServer, startMotoServer } from '../../scripts/lib/moto-server.ts';
 import { ensurePythonTools } from '../../scripts/lib/python-tools.ts';
-import { packageService, removePackages } from './packaged.ts';
+import { packageService, removePackages, ROOT } from './packaged.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -22,6 +25,8 @@ export async function setup(project: TestProject): Promise<void> {
   // moto server and cfn-lint: from PATH, or installed into ./.venv on a machine without them.
   ensurePythonTools();
   const packaging = packageService();
+  // The CLI bundles, built once before any test starts a CLI (tests run several at the same time).
+  const bundling = promisify(execFile)(process.execPath, [join(ROOT, 'scripts', 'run.mjs'), '--build'], { cwd: ROOT });
   const given = process.env.MOTO_ENDPOINT;
   if (given) {
     if (!(await isMotoReachable(given))) throw new Error(`MOTO_ENDPOINT ${given} does not answer`);
@@ -40,6 +45,7 @@ export async function setup(project: TestProject): Promise<void> {
       motos.map((moto) => moto.endpoint),
     );
   }
+  await bundling;
   project.provide('packageDir', (await packaging).dir);
 }
 
