@@ -5,7 +5,7 @@ import { EventBridgeSink } from '../core/aws/emitter.ts';
 import { EVENTBRIDGE } from '../core/aws/services.ts';
 import { announceRecord } from '../core/engine/announce.ts';
 import { decideApproval } from '../core/engine/decide.ts';
-import { describeError, type PendingApproval } from '../core/model/index.ts';
+import { decisionKey, describeError, type PendingApproval } from '../core/model/index.ts';
 import { updateApprovalMessage } from '../core/slack/interactivity.ts';
 import { SlackWebApi, slackConfigFromEnv } from '../core/slack/notifier.ts';
 import { SECRETS_MANAGER } from '../core/aws/services.ts';
@@ -134,8 +134,10 @@ async function main(argv: string[]): Promise<number> {
   try {
     await new EventBridgeSink(() => runtime.factory.shared(EVENTBRIDGE, { record: false }), busName).deliver(outcome.approval, { decision: 'approve', by });
   } catch (error) {
-    await ledger.transitionApproval(id, { from: 'approved', to: 'pending', set: { decidedBy: '', decidedAt: '' } });
-    print(values.json, { approvalId: id, decision, result: 'refused', reason: describeError(error) }, `Could not hand the approval to the ${busName} bus (${describeError(error)}); it is pending again.`);
+    // Put back, as the Slack endpoint does, unless the hand-over landed after all and the approval moved on.
+    const reverted = await ledger.transitionApproval(id, { from: 'approved', to: 'pending', set: { decidedBy: '', decidedAt: '' }, reopenOpen: decisionKey(outcome.approval) });
+    const after = reverted ? 'it is pending again' : 'but the approval has moved on since (the hand-over reached the function): see `npm run approvals -- list`';
+    print(values.json, { approvalId: id, decision, result: 'refused', reason: describeError(error), pendingAgain: reverted }, `Could not hand the approval to the ${busName} bus (${describeError(error)}); ${after}.`);
     return 1;
   }
   print(values.json, { approvalId: id, decision, result: 'approved', bus: busName }, `Approved ${id}; the ${outcome.approval.ruleId} function applies it (event sent to bus ${busName}).`);

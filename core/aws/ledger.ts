@@ -257,6 +257,11 @@ export class DynamoLedger implements Ledger {
     return latestEnding(found);
   }
 
+  async getSuppression(ruleId: string, resource: string, scope?: string): Promise<Suppression | undefined> {
+    const found = await Promise.all(guardKeys({ ruleId, resource, scope }).map((key) => this.get<Suppression>(KEY.suppression(key))));
+    return latestEnding(found);
+  }
+
   async mirror(record: ChangeRecord, approval?: PendingApproval): Promise<boolean> {
     return mirrorItems(this.documents, this.table, record, approval);
   }
@@ -305,7 +310,7 @@ export class DynamoLedger implements Ledger {
     const key = decisionKey(suppression);
     const ttl = Math.ceil(Date.parse(suppression.until) / 1000) + DAY_SECONDS;
     // Kept under each part it covers (decisionParts): a later question about any of them meets it.
-    const kept: TransactItem[] = decisionParts(suppression).map((part) => ({ Put: { TableName: this.table, Item: { pk: KEY.suppression(part), itemType: 'suppression', ...suppression, ttl } } }));
+    const kept = (await this.outlasting('suppression', decisionParts(suppression), suppression.until)).map((part) => this.keepUntil(KEY.suppression(part), { itemType: 'suppression', ...suppression, ttl }, suppression.until));
     return (
       await this.transact(
         [
@@ -323,7 +328,7 @@ export class DynamoLedger implements Ledger {
     const ttl = Math.ceil(Date.parse(exemption.until) / 1000) + DAY_SECONDS;
     const items: TransactItem[] = [
       // Kept under each part it covers (decisionParts), as a Reject is.
-      ...decisionParts(exemption).map((part) => ({ Put: { TableName: this.table, Item: { pk: KEY.exemption(part), itemType: 'exemption', ...exemption, ttl } } })),
+      ...(await this.outlasting('exemption', decisionParts(exemption), exemption.until)).map((part) => this.keepUntil(KEY.exemption(part), { itemType: 'exemption', ...exemption, ttl }, exemption.until)),
       putRecord(this.table, record, 'attribute_not_exists(pk)'),
     ];
     if (exemption.approvalId) {
@@ -333,6 +338,29 @@ export class DynamoLedger implements Ledger {
       );
     }
     return (await this.transact(items, [])).ok;
+  }
+
+  /**
+   * The keys under which a decision lasting `until` is kept: those with no decision yet, or one
+   * that ends sooner. A longer one already there (another question's exception on a shared port)
+   * stays as it is.
+   */
+  private async outlasting(kind: 'suppression' | 'exemption', keys: string[], until: string): Promise<string[]> {
+    const held = await Promise.all(keys.map((key) => this.get<{ until?: string }>(kind === 'suppression' ? KEY.suppression(key) : KEY.exemption(key))));
+    return keys.filter((_key, index) => !(held[index]?.until && held[index].until > until));
+  }
+
+  /** A decision item, written only if none is there or the one there ends no later (a concurrent longer one wins). */
+  private keepUntil(pk: string, fields: Record<string, unknown>, until: string): TransactItem {
+    return {
+      Put: {
+        TableName: this.table,
+        Item: { pk, ...fields },
+        ConditionExpression: 'attribute_not_exists(pk) OR #until <= :until',
+        ExpressionAttributeNames: { '#until': 'until' },
+        ExpressionAttributeValues: { ':until': until },
+      },
+    };
   }
 
   /** One transaction; when it is refused, the old values of the items whose condition failed, by kind. */

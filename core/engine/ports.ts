@@ -152,7 +152,10 @@ export interface Ledger {
   reject(approvalId: string, suppression: Suppression, at: string): Promise<boolean>;
   /** An exception: its record, the exemption and (when it answers one) the approval moved to exempted, in one request. */
   exempt(exemption: Exemption, record: ChangeRecord, at: string): Promise<boolean>;
+  /** The longest-lasting exception kept under any key of the decision (`guardKeys`). */
   getExemption(ruleId: string, resource: string, scope?: string): Promise<Exemption | undefined>;
+  /** The longest-lasting Reject kept under any key of the decision (`guardKeys`). */
+  getSuppression(ruleId: string, resource: string, scope?: string): Promise<Suppression | undefined>;
   /**
    * At a hub: a member's record (and the approval it asks for or answers), as the member reports it.
    * The hub's own fields (its Slack message, a decision taken here) are kept.

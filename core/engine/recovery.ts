@@ -116,14 +116,18 @@ export async function recover(run: Run, observed: Observation & { transient?: bo
 async function stopsNow(run: Run, intent: ChangeRecord, plan: Plan): Promise<{ outcome: 'skipped' | 'notified'; reason: string } | undefined> {
   if (run.mode === 'off') return { outcome: 'skipped', reason: `rule ${run.rule.id} is now off` };
   if (run.mode === 'notify') return { outcome: 'notified', reason: `rule ${run.rule.id} is now in mode notify` };
-  // A person approved this change; the approval's own status was checked above.
-  if (intent.approvalId) return undefined;
-  if (run.mode === 'approve' || (plan.status === 'change' && plan.approvalReason)) {
+  // A person approved this change (the approval's own status was checked above); anything else must pass the gate again.
+  if (!intent.approvalId && (run.mode === 'approve' || (plan.status === 'change' && plan.approvalReason))) {
     return { outcome: 'notified', reason: `rule ${run.rule.id} now asks a person before this change (the next finding asks)` };
   }
-  const exemption = await run.ledger.getExemption(run.rule.id, run.resource, run.scope);
-  if (exemption && Date.parse(exemption.until) > run.now()) {
+  // A Reject or an exception made since, on this question or one sharing a part of it (a port).
+  const [suppression, exemption] = await Promise.all([run.ledger.getSuppression(run.rule.id, run.resource, run.scope), run.ledger.getExemption(run.rule.id, run.resource, run.scope)]);
+  const now = new Date(run.now()).toISOString();
+  if (exemption && exemption.until > now) {
     return { outcome: 'skipped', reason: `${run.resource} is exempted until ${exemption.until} by ${exemption.by.replace(/^cli:/, '')}: ${exemption.reason}` };
+  }
+  if (suppression && suppression.until > now) {
+    return { outcome: 'skipped', reason: `a person rejected this fix (suppressed until ${suppression.until} by ${suppression.by.replace(/^cli:/, '')})` };
   }
   return undefined;
 }

@@ -107,11 +107,17 @@ export function decisionKey(subject: { ruleId: string; resource: string; scope?:
 export function decisionParts(subject: { ruleId: string; resource: string; scope?: string | undefined }): string[] {
   const keys = [decisionKey(subject)];
   const listed = /^([a-z-]+):(.+,.+)$/.exec(subject.scope ?? '');
-  if (listed) {
-    for (const part of (listed[2] as string).split(',')) keys.push(decisionKey({ ...subject, scope: `${listed[1]}:${part}` }));
+  const parts = listed ? [...new Set((listed[2] as string).split(','))] : [];
+  // Each key costs two condition checks in a transaction (at most 100 items): a longer list is
+  // decided as a whole.
+  if (listed && parts.length <= MAX_DECISION_PARTS) {
+    for (const part of parts) keys.push(decisionKey({ ...subject, scope: `${listed[1]}:${part}` }));
   }
   return [...new Set(keys)];
 }
+
+/** Parts kept one by one at most; beyond, a decision is kept under its own key only. */
+export const MAX_DECISION_PARTS = 12;
 
 /**
  * What a decision about `subject` must not meet: a Reject or an exception kept under any of its
@@ -144,8 +150,8 @@ export interface Exemption {
 }
 
 /** Of the exceptions found under a decision's keys (`decisionParts`), the one that lasts longest. */
-export function latestEnding(found: Array<Exemption | undefined>): Exemption | undefined {
-  return found.filter((item): item is Exemption => item !== undefined).sort((a, b) => b.until.localeCompare(a.until))[0];
+export function latestEnding<T extends { until: string }>(found: Array<T | undefined>): T | undefined {
+  return found.filter((item): item is T => item !== undefined).sort((a, b) => b.until.localeCompare(a.until))[0];
 }
 
 /** One record per (event, rule): a redelivered event finds the record of its first delivery. */

@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoLedger, ensureTable } from '../../core/aws/ledger.ts';
 import type { Ledger } from '../../core/engine/ports.ts';
-import type { ChangeRecord, PendingApproval } from '../../core/model/index.ts';
+import { type ChangeRecord, guardKeys, type PendingApproval } from '../../core/model/index.ts';
 import { REGION } from '../support/events.ts';
 import { motoEndpoint, uniqueName } from '../support/local-aws.ts';
 import { MemoryLedger } from '../support/memory-ledger.ts';
@@ -209,5 +209,28 @@ describe.each([
     expect(await ledger.exempt(exemption, record('rec-x', { outcome: 'exempted' }), iso(NOW + 2))).toBe(false);
     expect(await ledger.getExemption('fake-widget', 'AWS::Fake::Widget/w1')).toMatchObject({ by: 'cli:alice', reason: 'freeze' });
     expect((await ledger.getApproval('apr-e'))?.status).toBe('exempted');
+  });
+
+  it('keeps an exception about several ports under each port; a shorter one later leaves a longer one on a shared port, and Rejects likewise', async () => {
+    const ledger = await make();
+    const resource = 'AWS::Fake::Widget/sg';
+    const long = { ruleId: 'fake-widget', resource, scope: 'ports:3389', until: iso(NOW + 365 * 86_400_000), by: 'cli:alice', reason: 'bastion', recordId: 'rec-l' };
+    const short = { ruleId: 'fake-widget', resource, scope: 'ports:3306,3389', until: iso(NOW + 7 * 86_400_000), by: 'cli:bob', reason: 'migration', recordId: 'rec-s' };
+    expect(await ledger.exempt(long, record('rec-l', { outcome: 'exempted' }), iso(NOW))).toBe(true);
+    expect(await ledger.exempt(short, record('rec-s', { outcome: 'exempted' }), iso(NOW))).toBe(true);
+    expect(await ledger.getExemption('fake-widget', resource, 'ports:3389')).toMatchObject({ reason: 'bastion' });
+    expect(await ledger.getExemption('fake-widget', resource, 'ports:3306')).toMatchObject({ reason: 'migration' });
+    expect(await ledger.getExemption('fake-widget', resource, 'ports:22')).toBeUndefined();
+
+    for (const id of ['apr-r1', 'apr-r2']) await ledger.requestApproval({ record: record(`rec-${id}`, { outcome: 'pending-approval' }), approval: approval(id), openKey: `k-${id}`, now: NOW, guards });
+    expect(await ledger.reject('apr-r1', { ruleId: 'fake-widget', resource, scope: 'ports:22', until: iso(NOW + 30 * 86_400_000), by: 'cli:carol', approvalId: 'apr-r1' }, iso(NOW + 1))).toBe(true);
+    expect(await ledger.reject('apr-r2', { ruleId: 'fake-widget', resource, scope: 'ports:22,80', until: iso(NOW + 86_400_000), by: 'cli:dan', approvalId: 'apr-r2' }, iso(NOW + 1))).toBe(true);
+    expect(await ledger.getSuppression('fake-widget', resource, 'ports:22')).toMatchObject({ by: 'cli:carol' });
+    expect(await ledger.getSuppression('fake-widget', resource, 'ports:80')).toMatchObject({ by: 'cli:dan' });
+    // A claim about port 3389 meets the exception; one about port 443 meets nothing.
+    const claimFor = (scope: string, id: string) =>
+      ledger.claim({ record: record(id, { status: 'in-progress', outcome: 'failed' }), lockKey: `${resource}-${id}`, owner: id, leaseUntil: NOW + 60_000, now: NOW + 2, readSince: NOW + 2, guards: { keys: guardKeys({ ruleId: 'fake-widget', resource, scope }) } });
+    expect(await claimFor('ports:3389', 'rec-c1')).toMatchObject({ ok: false, conflict: { exemption: { reason: 'bastion' } } });
+    expect(await claimFor('ports:443', 'rec-c2')).toEqual({ ok: true });
   });
 });

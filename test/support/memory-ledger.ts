@@ -186,6 +186,10 @@ export class MemoryLedger implements Ledger {
     return this.request('getExemption', () => latestEnding(guardKeys({ ruleId, resource, scope }).map((key) => this.exemptions.get(key))));
   }
 
+  getSuppression(ruleId: string, resource: string, scope?: string): Promise<Suppression | undefined> {
+    return this.request('getSuppression', () => latestEnding(guardKeys({ ruleId, resource, scope }).map((key) => this.suppressions.get(key))));
+  }
+
   listApprovals(): Promise<PendingApproval[]> {
     return this.request('listApprovals', () => [...this.approvals.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt)));
   }
@@ -228,7 +232,10 @@ export class MemoryLedger implements Ledger {
       const moved = this.move(approvalId, { from: 'pending', to: 'rejected', notExpiredAt: at, set: { decidedBy: suppression.by, decidedAt: at } });
       if (!moved) return false;
       const key = decisionKey(suppression);
-      for (const part of decisionParts(suppression)) this.suppressions.set(part, clone(suppression));
+      for (const part of decisionParts(suppression)) {
+        const held = this.suppressions.get(part);
+        if (!held || held.until <= suppression.until) this.suppressions.set(part, clone(suppression));
+      }
       this.close(key, approvalId);
       return true;
     });
@@ -242,7 +249,10 @@ export class MemoryLedger implements Ledger {
         if (!moved) return false;
       }
       const key = decisionKey(exemption);
-      for (const part of decisionParts(exemption)) this.exemptions.set(part, clone(exemption));
+      for (const part of decisionParts(exemption)) {
+        const held = this.exemptions.get(part);
+        if (!held || held.until <= exemption.until) this.exemptions.set(part, clone(exemption));
+      }
       this.records.set(record.recordId, clone(record));
       if (exemption.approvalId) this.close(key, exemption.approvalId);
       return true;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decideApproval } from '../../core/engine/decide.ts';
 import { handleRuleEvent } from '../../core/engine/handle-event.ts';
+import { decisionParts, MAX_DECISION_PARTS } from '../../core/model/index.ts';
 import { freshId } from '../support/events.ts';
 import { FakeAnnouncer, FakeWorld, fakeDeps, fakeRule, MemoryLedger } from '../support/fake-rule.ts';
 
@@ -94,6 +95,23 @@ describe('questions about overlapping parts (ports flagged by different rules)',
     const ssh = await run(widgetEvent(widget, freshId(), 'restricted-ssh'));
     expect(ssh.outcome).toBe('pending-approval');
     expect(world.writes).toBe(0);
+  });
+
+  it('a shorter exception on an overlapping question leaves a longer one on the shared port as it is', async () => {
+    const { widget, run, decide, ledger, clock } = setup({ scoped: byPorts });
+    const rdp = await run(widgetEvent(widget, freshId(), 'rdp-only'));
+    const common = await run(widgetEvent(widget, freshId(), 'restricted-common-ports'));
+    await decide(rdp.approvalId ?? '', 'exempt', { days: 365, reason: 'bastion needs RDP this year' });
+    await decide(common.approvalId ?? '', 'exempt', { days: 7, reason: 'database migration' });
+    expect(ledger.exemptions.get(`fake-widget#AWS::Fake::Widget/${widget}#ports:3389`)?.reason).toBe('bastion needs RDP this year');
+    clock.now += 8 * 86_400_000;
+    expect((await run(widgetEvent(widget, freshId(), 'rdp-only'))).reason).toMatch(/bastion needs RDP this year/);
+  });
+
+  it('a question about many ports is decided as a whole (each part costs two checks in a transaction of at most 100)', () => {
+    const ports = Array.from({ length: MAX_DECISION_PARTS + 1 }, (_, index) => 1000 + index).join(',');
+    expect(decisionParts({ ruleId: 'r', resource: 'x', scope: `ports:${ports}` })).toEqual([`r#x#ports:${ports}`]);
+    expect(decisionParts({ ruleId: 'r', resource: 'x', scope: 'ports:22,3389' })).toEqual(['r#x#ports:22,3389', 'r#x#ports:22', 'r#x#ports:3389']);
   });
 
   it('a Reject of one port holds for a later question that includes it; a Reject of the whole resource holds for every part', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decideApproval } from '../../core/engine/decide.ts';
-import type { ChangeRecord } from '../../core/model/index.ts';
+import { type ChangeRecord, decisionKey } from '../../core/model/index.ts';
 import { approvedEvent, harness, invoke, Killer, LEASE_MS, lockOf, settleOrStop, WIDGET, widgetEvent, type Harness } from '../support/crash-harness.ts';
 
 /**
@@ -69,6 +69,18 @@ describe('an unfinished automatic fix, delivered again after the gate moved', ()
     expect(again.reason).toMatch(/exempted until .* by U0ALICE: load test until Friday/);
     expect(h.world.writes).toBe(0);
     expect(h.world.levels.get('g2')).toBe('unsafe');
+  });
+
+  it('a Reject made meanwhile: skipped, naming it, nothing written', async () => {
+    const h = harness();
+    h.world.levels.set('g5', 'unsafe');
+    const event = await stoppedAfterClaim(h, 'g5');
+    const resource = `${WIDGET}/g5`;
+    h.ledger.suppressions.set(decisionKey({ ruleId: 'fake-widget', resource }), { ruleId: 'fake-widget', resource, until: new Date(h.clock.now + 86_400_000).toISOString(), by: 'U0BOB', approvalId: 'apr-x' });
+    const again = await invoke(h, event);
+    expect(again.outcome, again.reason).toBe('skipped');
+    expect(again.reason).toMatch(/a person rejected this fix .* by U0BOB/);
+    expect(h.world.writes).toBe(0);
   });
 
   it('with the gate unchanged, the redelivery applies the change once', async () => {
