@@ -66,6 +66,19 @@ export function guardChecks(table: string, guards: Guards, now: string): Transac
   }));
 }
 
+/** A decision item, written only if none is there or the one there ends no later (a concurrent longer one wins). */
+export function keepUntil(table: string, pk: string, fields: Record<string, unknown>, until: string): TransactItem {
+  return {
+    Put: {
+      TableName: table,
+      Item: { pk, ...fields },
+      ConditionExpression: 'attribute_not_exists(pk) OR #until <= :until',
+      ExpressionAttributeNames: { '#until': 'until' },
+      ExpressionAttributeValues: { ':until': until },
+    },
+  };
+}
+
 export function guardKinds(guards: Guards): Array<'suppression' | 'exemption'> {
   return guards.keys.flatMap(() => ['suppression', 'exemption'] as const);
 }

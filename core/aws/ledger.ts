@@ -9,6 +9,7 @@ import {
   reopenPointer,
   guardChecks,
   guardKinds,
+  keepUntil,
   type Item,
   KEY,
   putRecord,
@@ -310,7 +311,7 @@ export class DynamoLedger implements Ledger {
     const key = decisionKey(suppression);
     const ttl = Math.ceil(Date.parse(suppression.until) / 1000) + DAY_SECONDS;
     // Kept under each part it covers (decisionParts): a later question about any of them meets it.
-    const kept = (await this.outlasting('suppression', decisionParts(suppression), suppression.until)).map((part) => this.keepUntil(KEY.suppression(part), { itemType: 'suppression', ...suppression, ttl }, suppression.until));
+    const kept = (await this.outlasting('suppression', decisionParts(suppression), suppression.until)).map((part) => keepUntil(this.table, KEY.suppression(part), { itemType: 'suppression', ...suppression, ttl }, suppression.until));
     return (
       await this.transact(
         [
@@ -328,7 +329,7 @@ export class DynamoLedger implements Ledger {
     const ttl = Math.ceil(Date.parse(exemption.until) / 1000) + DAY_SECONDS;
     const items: TransactItem[] = [
       // Kept under each part it covers (decisionParts), as a Reject is.
-      ...(await this.outlasting('exemption', decisionParts(exemption), exemption.until)).map((part) => this.keepUntil(KEY.exemption(part), { itemType: 'exemption', ...exemption, ttl }, exemption.until)),
+      ...(await this.outlasting('exemption', decisionParts(exemption), exemption.until)).map((part) => keepUntil(this.table, KEY.exemption(part), { itemType: 'exemption', ...exemption, ttl }, exemption.until)),
       putRecord(this.table, record, 'attribute_not_exists(pk)'),
     ];
     if (exemption.approvalId) {
@@ -348,19 +349,6 @@ export class DynamoLedger implements Ledger {
   private async outlasting(kind: 'suppression' | 'exemption', keys: string[], until: string): Promise<string[]> {
     const held = await Promise.all(keys.map((key) => this.get<{ until?: string }>(kind === 'suppression' ? KEY.suppression(key) : KEY.exemption(key))));
     return keys.filter((_key, index) => !(held[index]?.until && held[index].until > until));
-  }
-
-  /** A decision item, written only if none is there or the one there ends no later (a concurrent longer one wins). */
-  private keepUntil(pk: string, fields: Record<string, unknown>, until: string): TransactItem {
-    return {
-      Put: {
-        TableName: this.table,
-        Item: { pk, ...fields },
-        ConditionExpression: 'attribute_not_exists(pk) OR #until <= :until',
-        ExpressionAttributeNames: { '#until': 'until' },
-        ExpressionAttributeValues: { ':until': until },
-      },
-    };
   }
 
   /** One transaction; when it is refused, the old values of the items whose condition failed, by kind. */
