@@ -9,6 +9,7 @@ const AWS_MANAGED_EBS_KEY = 'alias/aws/ebs';
 type Stack = { middlewareStack: { add: (middleware: unknown, options: { step: string; name: string }) => void } };
 
 export function emulatorShims(service: string, client: unknown): void {
+  unimplementedSaysSo(client as Stack);
   if (service !== 'EC2') return;
   let defaultKey = AWS_MANAGED_EBS_KEY;
   const answer = (output: Record<string, unknown>) => ({ output: { ...output, $metadata: {} }, response: {} });
@@ -28,5 +29,26 @@ export function emulatorShims(service: string, client: unknown): void {
       }
     },
     { step: 'initialize', name: 'driftfix-emulator-ebs-default-key' },
+  );
+}
+
+/**
+ * A call the emulator does not implement comes back as an HTML page, which the SDK reports as an
+ * XML or JSON parse error: say which call the emulator lacks instead (moto has no
+ * GenerateServiceLastAccessedDetails, for one).
+ */
+function unimplementedSaysSo(client: Stack): void {
+  client.middlewareStack.add(
+    (next: (args: unknown) => Promise<unknown>, context: { commandName?: string; clientName?: string }) => async (args: unknown) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        const text = `${(error as Error).name} ${(error as Error).message}`;
+        if (!/<html|<!DOCTYPE|Deserialization error|XML parse error|Unexpected token '<'/i.test(text)) throw error;
+        const call = `${(context.clientName ?? '').replace(/Client$/, '')}.${(context.commandName ?? '').replace(/Command$/, '')}`;
+        throw Object.assign(new Error(`the local emulator does not implement ${call} (it answered with a web page); this needs AWS itself`), { name: 'NotImplementedByEmulator' });
+      }
+    },
+    { step: 'initialize', name: 'driftfix-emulator-unimplemented' },
   );
 }
