@@ -14,7 +14,7 @@ import { expandEventPaths } from './lib/event-files.ts';
 import { formatResult } from './lib/format-result.ts';
 import { LocalBus } from './lib/local-bus.ts';
 import { createLocalRuntime, type LocalRuntime } from './lib/local-runtime.ts';
-import { isMotoReachable, LOCAL_ACCOUNT, type MotoServer, startMotoServer } from './lib/moto-server.ts';
+import { findMotoServer, isMotoReachable, LOCAL_ACCOUNT, type MotoServer, startMotoServer } from './lib/moto-server.ts';
 import { organizationDemo } from './lib/org-demo.ts';
 import { replayFile } from './lib/replay-files.ts';
 import { seedSampleWorld } from './lib/sample-world.ts';
@@ -47,10 +47,14 @@ async function main(argv: string[]): Promise<number> {
   // A table of its own per run, so that a second demo against the same emulator starts afresh.
   process.env.REMEDIATION_TABLE ||= `driftfix-demo-${Date.now()}`;
   let moto: MotoServer | undefined;
-  const wanted = process.env.AWS_ENDPOINT_URL || 'http://127.0.0.1:5000';
+  const given = process.env.AWS_ENDPOINT_URL;
+  const wanted = given || 'http://127.0.0.1:5000';
   if (await isMotoReachable(wanted)) {
     process.env.AWS_ENDPOINT_URL = wanted;
     console.log(`Using the moto server already running at ${wanted}.`);
+  } else if (given) {
+    console.error(`AWS_ENDPOINT_URL is ${given}, and no moto server answers there: start it, or unset AWS_ENDPOINT_URL and the demo starts its own.`);
+    return 1;
   } else {
     moto = await startMotoServer();
     process.env.AWS_ENDPOINT_URL = moto.endpoint;
@@ -58,13 +62,13 @@ async function main(argv: string[]): Promise<number> {
   }
   prepareCliEnvironment();
   try {
-    return await singleAccountDemo();
+    return await singleAccountDemo(moto !== undefined);
   } finally {
     await moto?.stop();
   }
 }
 
-async function singleAccountDemo(): Promise<number> {
+async function singleAccountDemo(ownEmulator: boolean): Promise<number> {
   const region = process.env.AWS_REGION as string;
   const endpoint = process.env.AWS_ENDPOINT_URL as string;
   const { Account: account } = await new STSClient({ region, endpoint }).send(new GetCallerIdentityCommand({}));
@@ -130,9 +134,17 @@ async function singleAccountDemo(): Promise<number> {
 
   const waiting = (await runtime.ledger?.listApprovals())?.filter((approval) => approval.status === 'pending') ?? [];
   console.log(`\nStill waiting for a person: ${waiting.length} approval${waiting.length === 1 ? '' : 's'} (${waiting.map((approval) => approval.resource).join(', ')}).`);
-  console.log(`They live in table ${runtime.settings.table} of this demo's emulator, which stops now. To keep one and decide them:`);
-  console.log(`  MOTO_ACCOUNT_ID=${LOCAL_ACCOUNT} .venv/bin/moto_server -p 5000 &   # moto_server, if it is on your PATH`);
-  console.log(`  npm run demo && AWS_ENDPOINT_URL=http://127.0.0.1:5000 AWS_REGION=us-east-1 REMEDIATION_TABLE=<the table above> npm run approvals -- list`);
+  const decide = (endpoint: string, table: string) => `AWS_ENDPOINT_URL=${endpoint} AWS_REGION=${runtime.identity.region} REMEDIATION_TABLE=${table} npm run approvals -- list`;
+  if (!ownEmulator) {
+    console.log(`They live in table ${runtime.settings.table} of the moto server at ${process.env.AWS_ENDPOINT_URL}; to decide them:`);
+    console.log(`  ${decide(process.env.AWS_ENDPOINT_URL as string, runtime.settings.table ?? '')}`);
+    return 0;
+  }
+  console.log(`They live in table ${runtime.settings.table} of this demo's own emulator, which stops now. To keep them, start moto`);
+  console.log('first (the demo then uses it) and decide them in the table that run prints:');
+  console.log(`  MOTO_ACCOUNT_ID=${LOCAL_ACCOUNT} ${findMotoServer() ?? 'moto_server'} -p 5000 &`);
+  console.log('  npm run demo');
+  console.log(`  ${decide('http://127.0.0.1:5000', '<the table it prints>')}`);
   return 0;
 }
 

@@ -51,6 +51,13 @@ describe('npm run demo', () => {
     expect(output).toMatch(/hub's view of the approval: applied; Slack message now: Fixed/);
   }, 90_000);
 
+  it('with AWS_ENDPOINT_URL naming a moto that does not answer, says so and exits 1 instead of starting another', () => {
+    const run = spawnSync(process.execPath, ['scripts/run.mjs', 'demo'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, AWS_ENDPOINT_URL: 'http://127.0.0.1:9' } });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/AWS_ENDPOINT_URL is http:\/\/127\.0\.0\.1:9, and no moto server answers there/);
+    expect(run.stdout).not.toMatch(/Started moto server/);
+  });
+
   it.each([[['--frobnicate']], [['--org', '--frobnicate']], [['--org=yes']]])('prints usage and exits 2 for unknown flags %j', (flags) => {
     const run = spawnSync(process.execPath, ['scripts/run.mjs', 'demo', ...flags], { cwd: ROOT, encoding: 'utf8' });
     expect(run.status).toBe(2);
