@@ -29,6 +29,9 @@ export default defineConfig({
           env,
           testTimeout: 60_000,
           hookTimeout: 120_000,
+          // Files share their worker's modules too (the SDK is imported once per worker, not per
+          // file): each test makes its own tables, buckets and runtimes.
+          isolate: false,
         },
       },
     ],
