@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { withPackageLock } from './package-lock.ts';
+import { readFileSync, statSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { cleanEnv, heading, kb, load, median, met, ms, REGION, ROOT, removeLater, runProcess, table, tempDir } from './bench-util.ts';
@@ -48,27 +49,6 @@ export interface PackageResult {
 /** Placeholders for settings a function may refuse to start without, where the default parameters leave them empty. */
 const SETTINGS_WHEN_EMPTY: Record<string, string> = { SLACK_CHANNEL: 'C0BENCH000', SLACK_APPROVERS: 'U0BENCH000' };
 
-const LOCK = join(ROOT, '.build', 'package.lock');
-
-/** The packaging tests' lock (test/support/packaged.ts): osls keeps state in .serverless/, one packaging per checkout at a time. */
-async function withPackageLock<T>(work: () => Promise<T>): Promise<T> {
-  mkdirSync(join(ROOT, '.build'), { recursive: true });
-  for (;;) {
-    try {
-      mkdirSync(LOCK);
-      break;
-    } catch {
-      const age = Date.now() - (statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-      if (age > 180_000) rmSync(LOCK, { recursive: true, force: true });
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-  try {
-    return await work();
-  } finally {
-    rmSync(LOCK, { recursive: true, force: true });
-  }
-}
 
 /** The parameters of the second packaging: the hub-notifier function exists only at an organization's hub. */
 export const HUB_PARAMS = ['--param=hub=true', '--param=memberAccounts=444455556666'];

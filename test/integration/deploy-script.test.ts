@@ -1,33 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync, } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RULES } from '../../rules/index.ts';
-import { readTemplate, ROOT } from '../support/packaged.ts';
+import { readTemplate, ROOT, withPackageLock } from '../support/packaged.ts';
 
-/**
- * The same lock test/support/packaged.ts takes around `serverless package`: osls keeps state in
- * .serverless/ even when it packages elsewhere, so one packaging per checkout at a time.
- */
-const LOCK = join(ROOT, '.build', 'package.lock');
-async function withPackageLock<T>(work: () => Promise<T>): Promise<T> {
-  mkdirSync(join(ROOT, '.build'), { recursive: true });
-  for (;;) {
-    try {
-      mkdirSync(LOCK);
-      break;
-    } catch {
-      const age = Date.now() - (statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-      if (age > 180_000) rmSync(LOCK, { recursive: true, force: true });
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-  try {
-    return await work();
-  } finally {
-    rmSync(LOCK, { recursive: true, force: true });
-  }
-}
 
 function deployAccounts(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { inject } from 'vitest';
@@ -8,27 +8,9 @@ export const ROOT = join(import.meta.dirname, '..', '..');
 export type Resource = { Type: string; Properties: Record<string, any>; Condition?: string; DependsOn?: unknown };
 export type Template = { Resources: Record<string, Resource>; Conditions?: Record<string, unknown>; Outputs?: Record<string, unknown> };
 
-const LOCK = join(ROOT, '.build', 'package.lock');
+import { withPackageLock } from '../../scripts/lib/package-lock.ts';
 
-/** osls keeps state in .serverless/ even when packaging elsewhere: one packaging per checkout at a time. */
-export async function withPackageLock<T>(work: () => Promise<T>): Promise<T> {
-  mkdirSync(join(ROOT, '.build'), { recursive: true });
-  for (;;) {
-    try {
-      mkdirSync(LOCK);
-      break;
-    } catch {
-      const age = Date.now() - (statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-      if (age > 180_000) rmSync(LOCK, { recursive: true, force: true });
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-  try {
-    return await work();
-  } finally {
-    rmSync(LOCK, { recursive: true, force: true });
-  }
-}
+export { withPackageLock };
 
 const made: string[] = [];
 
