@@ -10,14 +10,13 @@ import {
 import { CreateKeyCommand, DescribeKeyCommand, DisableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { STALE_READ_MARGIN_MS } from '../../core/engine/change.ts';
 import { decideApproval } from '../../core/engine/decide.ts';
 import { rollbackRecord } from '../../core/engine/rollback.ts';
 import type { Finding, ReadContext } from '../../core/model/index.ts';
 import rule, { type EbsEncryptionByDefaultState } from '../../rules/ec2-ebs-encryption-by-default.ts';
 import { RULES } from '../../rules/index.ts';
 import { replayEvent } from '../../scripts/lib/replay-files.ts';
-import { ACCOUNT, configEvent, loadSample, OTHER_ACCOUNT, securityHubEvent } from '../support/events.ts';
+import { ACCOUNT, afterTheFix, approvedEvent, configEvent, loadSample, OTHER_ACCOUNT, securityHubEvent } from '../support/events.ts';
 import { localRuntime, motoEndpoint, uniqueName } from '../support/local-aws.ts';
 
 /**
@@ -379,7 +378,7 @@ describe('against moto, through the Config router, in a Region of its own', () =
     const ledger = on.ledger;
     if (!ledger) throw new Error('no ledger');
     expect((await decideApproval(ledger, { approvalId: approvalId ?? '', decision: 'approve', by: 'U0APPROVER1', now: Date.now(), suppressionDays: 30 })).kind).toBe('decided');
-    return replayEvent(approvedEvent(approvalId ?? ''), on, { apply: true });
+    return replayEvent(approvedEvent(approvalId ?? '', rule.id, { region: EBS_REGION }), on, { apply: true });
   };
   const READ = [GET, GET_KEY];
 
@@ -537,23 +536,4 @@ describe('against moto, through the Config router, in a Region of its own', () =
 function inRegion(event: Json): Json {
   const text = JSON.stringify(event).replaceAll('us-east-1', EBS_REGION);
   return JSON.parse(text) as Json;
-}
-
-/** A claim refuses reads begun less than STALE_READ_MARGIN_MS after the last change settled; a person asks later. */
-function afterTheFix(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, STALE_READ_MARGIN_MS + 50));
-}
-
-function approvedEvent(approvalId: string) {
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'Remediation Approved',
-    source: 'driftfix.approvals',
-    account: ACCOUNT,
-    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: EBS_REGION,
-    resources: [],
-    detail: { approvalId, ruleId: rule.id },
-  };
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+
 import { ConfigServiceClient, DeleteConfigRuleCommand } from '@aws-sdk/client-config-service';
 import {
   AuthorizeSecurityGroupIngressCommand,
@@ -16,14 +16,13 @@ import {
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STALE_READ_MARGIN_MS } from '../../core/engine/change.ts';
 import { decideApproval } from '../../core/engine/decide.ts';
 import { rollbackRecord } from '../../core/engine/rollback.ts';
 import { canonicalJson, type Finding, isResourceGone } from '../../core/model/index.ts';
 import rule, { DEFAULT_BLOCKED_PORTS, type IngressEntry, type SecurityGroupOpenPortsState } from '../../rules/ec2-security-group-open-ports.ts';
 import { RULES } from '../../rules/index.ts';
 import { replayEvent } from '../../scripts/lib/replay-files.ts';
-import { ACCOUNT, configEvent, loadSample, REGION, securityHubEvent } from '../support/events.ts';
+import { ACCOUNT, afterTheFix, approvedEvent, configEvent, loadSample, REGION, securityHubEvent } from '../support/events.ts';
 import { createConfigRule, localRuntime, motoEndpoint, uniqueName } from '../support/local-aws.ts';
 
 type Runtime = Awaited<ReturnType<typeof localRuntime>>;
@@ -489,7 +488,7 @@ describe('against moto', () => {
     if (!ledger) throw new Error('no ledger');
     const decided = await decideApproval(ledger, { approvalId: approvalId ?? '', decision: 'approve', by: 'U0APPROVER1', now: Date.now(), suppressionDays: 30 });
     expect(decided.kind).toBe('decided');
-    return replayEvent(approvedEvent(approvalId ?? ''), runtime, { apply: true });
+    return replayEvent(approvedEvent(approvalId ?? '', rule.id), runtime, { apply: true });
   };
 
   it('restricted-ssh (as a Security Hub-named rule): revokes the world-open SSH entries and keeps every other one, in five EC2 calls', async () => {
@@ -744,22 +743,3 @@ describe('against moto', () => {
     expect(await entries(group)).toContain('in tcp 22-22 0.0.0.0/0');
   });
 });
-
-/** A claim refuses reads begun less than STALE_READ_MARGIN_MS after the last change settled. */
-function afterTheFix(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, STALE_READ_MARGIN_MS + 50));
-}
-
-function approvedEvent(approvalId: string) {
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'Remediation Approved',
-    source: 'driftfix.approvals',
-    account: ACCOUNT,
-    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: REGION,
-    resources: [],
-    detail: { approvalId, ruleId: rule.id },
-  };
-}

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+
 import { ConfigServiceClient, DeleteConfigRuleCommand } from '@aws-sdk/client-config-service';
 import { type AccessAnalyzerClient, GetGeneratedPolicyCommand, ListPolicyGenerationsCommand, StartPolicyGenerationCommand } from '@aws-sdk/client-accessanalyzer';
 import {
@@ -15,7 +15,6 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { needsRetry } from '../../core/aws/lambda.ts';
-import { STALE_READ_MARGIN_MS } from '../../core/engine/change.ts';
 import { decideApproval } from '../../core/engine/decide.ts';
 import { rollbackRecord } from '../../core/engine/rollback.ts';
 import { type ChangeRecord, type Finding, recordIdFor } from '../../core/model/index.ts';
@@ -24,7 +23,7 @@ import rule, { type IamPolicyWildcardsState, MAX_POLICY_SIZE, policySize } from 
 import { replayEvent } from '../../scripts/lib/replay-files.ts';
 import type { DeploymentOptions } from '../../serverless/options.ts';
 import { roleLogicalId, roleResources, type Statement } from '../../serverless/roles.ts';
-import { ACCOUNT, configEvent, OTHER_ACCOUNT, REGION, securityHubEvent } from '../support/events.ts';
+import { ACCOUNT, afterTheFix, approvedEvent, configEvent, OTHER_ACCOUNT, REGION, securityHubEvent } from '../support/events.ts';
 import { createPolicy, defaultDocument, defaultStatements, editPolicy, LAST_USED, testIam, versionIds } from '../support/iam.ts';
 import { createConfigRule, localRuntime, motoEndpoint, uniqueName } from '../support/local-aws.ts';
 
@@ -559,7 +558,7 @@ describe('against moto (IAM last-accessed data faked: moto has none)', () => {
       const ledger = runtime.ledger;
       if (!ledger) throw new Error('no ledger');
       await decideApproval(ledger, { approvalId: pending.approvalId ?? '', decision: 'approve', by: 'U0APPROVER1', now: Date.now(), suppressionDays: 30 });
-      const approved = approvedEvent(pending.approvalId ?? '');
+      const approved = approvedEvent(pending.approvalId ?? '', rule.id);
       const applied = await replayEvent(approved, runtime, { apply: true });
       expect(applied).toMatchObject({ outcome: 'remediated', writes: 1 });
       expect((await replayEvent(structuredClone(approved), runtime, { apply: true })).writes).toBe(0);
@@ -655,7 +654,6 @@ describe('against moto (IAM last-accessed data faked: moto has none)', () => {
     expect(foreign.reason).toContain(`belongs to account ${OTHER_ACCOUNT}`);
   });
 });
-
 
 describe('issue #15: never cut access a workload is using (IAM last-accessed data and Access Analyzer faked)', () => {
   let runtime: Runtime;
@@ -934,22 +932,3 @@ describe('the permissions policy generation needs, only where it is configured',
     }
   });
 });
-
-/** A claim refuses reads begun less than STALE_READ_MARGIN_MS after the last change settled; a person asks later. */
-function afterTheFix(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, STALE_READ_MARGIN_MS + 50));
-}
-
-function approvedEvent(approvalId: string) {
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'Remediation Approved',
-    source: 'driftfix.approvals',
-    account: ACCOUNT,
-    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: REGION,
-    resources: [],
-    detail: { approvalId, ruleId: rule.id },
-  };
-}

@@ -1,12 +1,11 @@
-import { randomUUID } from 'node:crypto';
+
 import { beforeAll, describe, expect, it } from 'vitest';
-import { STALE_READ_MARGIN_MS } from '../../core/engine/change.ts';
 import { decideApproval } from '../../core/engine/decide.ts';
 import { rollbackRecord } from '../../core/engine/rollback.ts';
 import type { Finding } from '../../core/model/index.ts';
 import rule from '../../rules/iam-role-trust-external-access.ts';
 import { replayEvent } from '../../scripts/lib/replay-files.ts';
-import { ACCOUNT, analyzerEvent, OTHER_ACCOUNT, REGION } from '../support/events.ts';
+import { ACCOUNT, afterTheFix, analyzerEvent, approvedEvent, OTHER_ACCOUNT, REGION } from '../support/events.ts';
 import { createRole, setTrustPolicy, trustPolicy } from '../support/iam.ts';
 import { localRuntime } from '../support/local-aws.ts';
 
@@ -136,7 +135,7 @@ describe('against moto (always a person’s decision)', () => {
     const ledger = runtime.ledger;
     if (!ledger) throw new Error('no ledger');
     expect((await decideApproval(ledger, { approvalId: approvalId ?? '', decision: 'approve', by: 'U0APPROVER1', now: Date.now(), suppressionDays: 30 })).kind).toBe('decided');
-    return approvedEvent(approvalId ?? '');
+    return approvedEvent(approvalId ?? '', rule.id);
   }
   const partner = () => trust(assume('Partner', { AWS: [OTHER_ACCOUNT, `arn:aws:iam::${ACCOUNT}:root`] }), LAMBDA);
   const fixedTrust = () => trust(assume('Partner', { AWS: `arn:aws:iam::${ACCOUNT}:root` }), LAMBDA);
@@ -252,22 +251,3 @@ describe('against moto (always a person’s decision)', () => {
     expect(result.reason).toContain(`belongs to account ${OTHER_ACCOUNT}`);
   });
 });
-
-/** A claim refuses reads begun less than STALE_READ_MARGIN_MS after the last change settled; a person asks later. */
-function afterTheFix(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, STALE_READ_MARGIN_MS + 50));
-}
-
-function approvedEvent(approvalId: string) {
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'Remediation Approved',
-    source: 'driftfix.approvals',
-    account: ACCOUNT,
-    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: REGION,
-    resources: [],
-    detail: { approvalId, ruleId: rule.id },
-  };
-}

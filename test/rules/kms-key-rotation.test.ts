@@ -12,13 +12,12 @@ import {
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STALE_READ_MARGIN_MS } from '../../core/engine/change.ts';
 import { rollbackRecord } from '../../core/engine/rollback.ts';
 import type { Finding, ReadContext } from '../../core/model/index.ts';
 import { RULES } from '../../rules/index.ts';
 import rule, { type KmsKeyRotationState } from '../../rules/kms-key-rotation.ts';
 import { replayEvent } from '../../scripts/lib/replay-files.ts';
-import { ACCOUNT, configEvent, OTHER_ACCOUNT, REGION, securityHubEvent } from '../support/events.ts';
+import { ACCOUNT, afterTheFix, configEvent, OTHER_ACCOUNT, REGION, securityHubEvent } from '../support/events.ts';
 import { createConfigRule, localRuntime, motoEndpoint, uniqueName } from '../support/local-aws.ts';
 
 const IDENTIFIER = 'CMK_BACKING_KEY_ROTATION_ENABLED';
@@ -512,8 +511,3 @@ describe('against moto, through the Config router', () => {
     }
   });
 });
-
-/** A claim refuses reads begun less than STALE_READ_MARGIN_MS after the last change settled; a person asks later. */
-function afterTheFix(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, STALE_READ_MARGIN_MS + 50));
-}

@@ -19,7 +19,7 @@ import { type Finding, isResourceGone, NotReadyError, type RuleTarget } from '..
 import rule, { type RdsInstancePublicAccessState } from '../../rules/rds-instance-public-access.ts';
 import { RULES } from '../../rules/index.ts';
 import { replayEvent } from '../../scripts/lib/replay-files.ts';
-import { ACCOUNT, configEvent, loadSample, REGION, securityHubEvent } from '../support/events.ts';
+import { ACCOUNT, approvedEvent, configEvent, loadSample, REGION, securityHubEvent } from '../support/events.ts';
 import { createConfigRule, localRuntime, motoEndpoint, uniqueName } from '../support/local-aws.ts';
 
 type Runtime = Awaited<ReturnType<typeof localRuntime>>;
@@ -433,7 +433,7 @@ describe('against moto', () => {
     const ledger = runtime.ledger;
     if (!ledger) throw new Error('no ledger');
     await decideApproval(ledger, { approvalId: pending.approvalId ?? '', decision: 'approve', by: 'U0APPROVER1', now: Date.now(), suppressionDays: 30 });
-    const approved = approvedEvent(pending.approvalId ?? '');
+    const approved = approvedEvent(pending.approvalId ?? '', rule.id);
     const applied = await replayEvent(approved, runtime, { apply: true });
     expect(applied).toMatchObject({ outcome: 'remediated', writes: 1, approvalId: pending.approvalId, calls: [READ, 'RDS.ModifyDBInstance', READ] });
     expect((await replayEvent(structuredClone(approved), runtime, { apply: true })).writes).toBe(0);
@@ -654,18 +654,4 @@ async function rollback(on: Runtime, recordId: string | undefined) {
   await new Promise((resolve) => setTimeout(resolve, STALE_READ_MARGIN_MS + 50));
   await on.factory.forRule(rule);
   return rollbackRecord(recordId ?? '', on.deps, { force: false, by: 'cli:test' });
-}
-
-function approvedEvent(approvalId: string) {
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'Remediation Approved',
-    source: 'driftfix.approvals',
-    account: ACCOUNT,
-    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: REGION,
-    resources: [],
-    detail: { approvalId, ruleId: rule.id },
-  };
 }

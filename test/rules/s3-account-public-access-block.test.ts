@@ -1,14 +1,13 @@
-import { randomUUID } from 'node:crypto';
+
 import { ConfigServiceClient, DeleteConfigRuleCommand } from '@aws-sdk/client-config-service';
 import { DeletePublicAccessBlockCommand, GetPublicAccessBlockCommand, PutPublicAccessBlockCommand, S3ControlClient } from '@aws-sdk/client-s3-control';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { STALE_READ_MARGIN_MS } from '../../core/engine/change.ts';
 import { decideApproval } from '../../core/engine/decide.ts';
 import { rollbackRecord } from '../../core/engine/rollback.ts';
 import type { Finding } from '../../core/model/index.ts';
 import rule from '../../rules/s3-account-public-access-block.ts';
 import { replayEvent } from '../../scripts/lib/replay-files.ts';
-import { ACCOUNT, configEvent, OTHER_ACCOUNT, REGION, securityHubEvent } from '../support/events.ts';
+import { ACCOUNT, afterTheFix, approvedEvent, configEvent, OTHER_ACCOUNT, REGION, securityHubEvent } from '../support/events.ts';
 import { createConfigRule, localRuntime, motoEndpoint, uniqueName } from '../support/local-aws.ts';
 
 const ALL_ON = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true };
@@ -148,7 +147,7 @@ describe('against moto', () => {
     const ledger = runtime.ledger;
     if (!ledger) throw new Error('no ledger');
     expect((await decideApproval(ledger, { approvalId: pending.approvalId ?? '', decision: 'approve', by: 'U0APPROVER1', now: Date.now(), suppressionDays: 30 })).kind).toBe('decided');
-    const approved = approvedEvent(pending.approvalId ?? '');
+    const approved = approvedEvent(pending.approvalId ?? '', rule.id);
     const applied = await replayEvent(approved, runtime, { apply: true });
     expect(applied).toMatchObject({ outcome: 'remediated', writes: 1, calls: [GET, 'S3Control.PutPublicAccessBlock', GET] });
     expect(await accountFlags()).toEqual(ALL_ON);
@@ -239,22 +238,3 @@ describe('against moto', () => {
     expect(await accountFlags()).toEqual(ALL_OFF);
   });
 });
-
-/** A claim refuses reads begun less than STALE_READ_MARGIN_MS after the last change settled; a person asks later. */
-function afterTheFix(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, STALE_READ_MARGIN_MS + 50));
-}
-
-function approvedEvent(approvalId: string) {
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'Remediation Approved',
-    source: 'driftfix.approvals',
-    account: ACCOUNT,
-    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: REGION,
-    resources: [],
-    detail: { approvalId, ruleId: rule.id },
-  };
-}

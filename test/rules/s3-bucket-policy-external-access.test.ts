@@ -1,13 +1,12 @@
-import { randomUUID } from 'node:crypto';
+
 import { GetBucketPolicyCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { STALE_READ_MARGIN_MS } from '../../core/engine/change.ts';
 import { decideApproval } from '../../core/engine/decide.ts';
 import { rollbackRecord } from '../../core/engine/rollback.ts';
 import type { Finding } from '../../core/model/index.ts';
 import rule from '../../rules/s3-bucket-policy-external-access.ts';
 import { replayEvent } from '../../scripts/lib/replay-files.ts';
-import { ACCOUNT, analyzerEvent, OTHER_ACCOUNT, REGION } from '../support/events.ts';
+import { ACCOUNT, afterTheFix, analyzerEvent, approvedEvent, OTHER_ACCOUNT, REGION } from '../support/events.ts';
 import { createBucket, localRuntime, testS3 } from '../support/local-aws.ts';
 
 type Runtime = Awaited<ReturnType<typeof localRuntime>>;
@@ -177,7 +176,7 @@ describe('against moto (always a person’s decision)', () => {
     if (!ledger) throw new Error('no ledger');
     const decided = await decideApproval(ledger, { approvalId: approvalId ?? '', decision: 'approve', by: 'U0APPROVER1', now: Date.now(), suppressionDays: 30 });
     expect(decided.kind).toBe('decided');
-    return approvedEvent(approvalId ?? '');
+    return approvedEvent(approvalId ?? '', rule.id);
   }
   const mixed = (bucket: string) => [
     grant('Mixed', [`arn:aws:iam::${OTHER_ACCOUNT}:root`, `arn:aws:iam::${ACCOUNT}:role/reporting`], bucket),
@@ -309,22 +308,3 @@ describe('against moto (always a person’s decision)', () => {
     expect(await bucketPolicy(bucket)).toBe(policy);
   });
 });
-
-/** A claim refuses reads begun less than STALE_READ_MARGIN_MS after the last change settled; a person asks later. */
-function afterTheFix(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, STALE_READ_MARGIN_MS + 50));
-}
-
-function approvedEvent(approvalId: string) {
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'Remediation Approved',
-    source: 'driftfix.approvals',
-    account: ACCOUNT,
-    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: REGION,
-    resources: [],
-    detail: { approvalId, ruleId: rule.id },
-  };
-}

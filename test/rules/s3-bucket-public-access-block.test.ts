@@ -1,16 +1,15 @@
-import { randomUUID } from 'node:crypto';
+
 import { type AccessAnalyzerClient, StartResourceScanCommand } from '@aws-sdk/client-accessanalyzer';
 import { ConfigServiceClient, DeleteConfigRuleCommand } from '@aws-sdk/client-config-service';
 import { PutPublicAccessBlockCommand } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STALE_READ_MARGIN_MS } from '../../core/engine/change.ts';
 import { decideApproval } from '../../core/engine/decide.ts';
 import { rollbackRecord } from '../../core/engine/rollback.ts';
 import type { Finding } from '../../core/model/index.ts';
 import rule from '../../rules/s3-bucket-public-access-block.ts';
 import { replayEvent } from '../../scripts/lib/replay-files.ts';
-import { ACCOUNT, analyzerEvent, configEvent, REGION, securityHubEvent } from '../support/events.ts';
+import { ACCOUNT, afterTheFix, analyzerEvent, approvedEvent, configEvent, REGION, securityHubEvent } from '../support/events.ts';
 import { bucketEncryption, bucketPublicAccessBlock, createBucket, createConfigRule, localRuntime, motoEndpoint, testS3, uniqueName } from '../support/local-aws.ts';
 
 const ALL_ON = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true };
@@ -247,7 +246,7 @@ describe('against moto', () => {
     const ledger = runtime.ledger;
     if (!ledger) throw new Error('no ledger');
     await decideApproval(ledger, { approvalId: pending.approvalId ?? '', decision: 'approve', by: 'U0APPROVER1', now: Date.now(), suppressionDays: 30 });
-    const applied = await replayEvent(approvedEvent(pending.approvalId ?? ''), runtime, { apply: true });
+    const applied = await replayEvent(approvedEvent(pending.approvalId ?? '', rule.id), runtime, { apply: true });
     expect(applied).toMatchObject({ outcome: 'remediated', writes: 1, approvalId: pending.approvalId });
     expect(await bucketPublicAccessBlock(bucket)).toEqual(ALL_ON);
   });
@@ -312,22 +311,3 @@ describe('against moto', () => {
     expect(await bucketPublicAccessBlock(bucket)).toBeNull();
   });
 });
-
-/** A claim refuses reads begun less than STALE_READ_MARGIN_MS after the last change settled; a person asks later. */
-function afterTheFix(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, STALE_READ_MARGIN_MS + 50));
-}
-
-function approvedEvent(approvalId: string) {
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'Remediation Approved',
-    source: 'driftfix.approvals',
-    account: ACCOUNT,
-    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: REGION,
-    resources: [],
-    detail: { approvalId, ruleId: rule.id },
-  };
-}

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+
 import { ConfigServiceClient, DeleteConfigRuleCommand } from '@aws-sdk/client-config-service';
 import { GetBucketPolicyCommand, PutBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import type { Finding } from '../../core/model/index.ts';
 import { RULES } from '../../rules/index.ts';
 import rule from '../../rules/s3-bucket-ssl-requests-only.ts';
 import { replayEvent } from '../../scripts/lib/replay-files.ts';
-import { ACCOUNT, configEvent, freshId, loadSample, REGION, securityHubEvent } from '../support/events.ts';
+import { ACCOUNT, approvedEvent, configEvent, freshId, loadSample, REGION, securityHubEvent } from '../support/events.ts';
 import { createBucket, createConfigRule, localRuntime, motoEndpoint, testS3, uniqueName } from '../support/local-aws.ts';
 
 type Runtime = Awaited<ReturnType<typeof localRuntime>>;
@@ -474,7 +474,7 @@ describe('against moto, through the Config router', () => {
     const ledger = runtime.ledger;
     if (!ledger) throw new Error('no ledger');
     expect((await decideApproval(ledger, { approvalId: pending.approvalId ?? '', decision: 'approve', by: 'U0APPROVER1', now: Date.now(), suppressionDays: 30 })).kind).toBe('decided');
-    const applied = await replayEvent(approvedEvent(pending.approvalId ?? ''), runtime, { apply: true });
+    const applied = await replayEvent(approvedEvent(pending.approvalId ?? '', rule.id), runtime, { apply: true });
     expect(applied).toMatchObject({ outcome: 'remediated', writes: 1, approvalId: pending.approvalId });
     expect(statementsOf(await bucketPolicy(bucket))).toEqual([documented(`arn:aws:s3:::${bucket}`)]);
   });
@@ -547,17 +547,3 @@ describe('against moto, through the Config router', () => {
     expect(await bucketPolicy(bucket)).toBeNull();
   });
 });
-
-function approvedEvent(approvalId: string) {
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'Remediation Approved',
-    source: 'driftfix.approvals',
-    account: ACCOUNT,
-    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: REGION,
-    resources: [],
-    detail: { approvalId, ruleId: rule.id },
-  };
-}

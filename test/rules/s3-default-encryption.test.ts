@@ -1,14 +1,13 @@
-import { randomUUID } from 'node:crypto';
+
 import { ConfigServiceClient, DeleteConfigRuleCommand } from '@aws-sdk/client-config-service';
 import { PutBucketEncryptionCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decideApproval } from '../../core/engine/decide.ts';
-import { STALE_READ_MARGIN_MS } from '../../core/engine/change.ts';
 import { rollbackRecord } from '../../core/engine/rollback.ts';
 import type { Finding } from '../../core/model/index.ts';
 import rule from '../../rules/s3-default-encryption.ts';
 import { replayEvent } from '../../scripts/lib/replay-files.ts';
-import { ACCOUNT, configEvent, REGION, securityHubEvent } from '../support/events.ts';
+import { ACCOUNT, afterTheFix, approvedEvent, configEvent, REGION, securityHubEvent } from '../support/events.ts';
 import { bucketEncryption, createBucket, createConfigRule, localRuntime, motoEndpoint, testS3, uniqueName } from '../support/local-aws.ts';
 
 const KMS_KEY = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
@@ -317,7 +316,7 @@ describe('against moto, through the Config router', () => {
     if (!ledger) throw new Error('no ledger');
     const decided = await decideApproval(ledger, { approvalId: pending.approvalId ?? '', decision: 'approve', by: 'U0APPROVER1', now: Date.now(), suppressionDays: 30 });
     expect(decided.kind).toBe('decided');
-    const approved = approvedEvent(pending.approvalId ?? '');
+    const approved = approvedEvent(pending.approvalId ?? '', rule.id);
     const applied = await replayEvent(approved, approve, { apply: true });
     expect(applied).toMatchObject({ outcome: 'remediated', writes: 1, approvalId: pending.approvalId });
     expect(await algorithm(bucket)).toBe('AES256');
@@ -349,20 +348,3 @@ describe('against moto, through the Config router', () => {
  * A claim refuses reads that began less than STALE_READ_MARGIN_MS after the last change settled
  * (clock skew between invocations), so a rollback sent the same instant as the fix is refused.
  */
-function afterTheFix(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, STALE_READ_MARGIN_MS + 50));
-}
-
-function approvedEvent(approvalId: string) {
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'Remediation Approved',
-    source: 'driftfix.approvals',
-    account: ACCOUNT,
-    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: REGION,
-    resources: [],
-    detail: { approvalId, ruleId: rule.id },
-  };
-}

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { STALE_READ_MARGIN_MS } from '../../core/engine/change.ts';
 
 export const ACCOUNT = '111122223333';
 export const OTHER_ACCOUNT = '444455556666';
@@ -59,4 +60,24 @@ export function securityHubEvent(options: { controlId: string; resourceType: str
   finding.Resources = [{ Type: options.resourceType, Id: options.resourceId, Partition: 'aws', Region: REGION }];
   if (options.updatedAt) finding.UpdatedAt = options.updatedAt;
   return event;
+}
+
+/** "Remediation Approved", as the Slack endpoint or `npm run approvals` puts it on the bus for the rule's function. */
+export function approvedEvent(approvalId: string, ruleId: string, options: { region?: string; account?: string } = {}) {
+  return {
+    version: '0',
+    id: freshId(),
+    'detail-type': 'Remediation Approved',
+    source: 'driftfix.approvals',
+    account: options.account ?? ACCOUNT,
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: options.region ?? REGION,
+    resources: [],
+    detail: { approvalId, ruleId },
+  };
+}
+
+/** A claim refuses reads begun less than STALE_READ_MARGIN_MS after the last change settled: wait that out. */
+export function afterTheFix(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, STALE_READ_MARGIN_MS + 50));
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decideApproval } from '../../core/engine/decide.ts';
 import { handleRuleEvent } from '../../core/engine/handle-event.ts';
 import { decisionParts, MAX_DECISION_PARTS } from '../../core/model/index.ts';
-import { freshId } from '../support/events.ts';
+import { approvedEvent, freshId } from '../support/events.ts';
 import { FakeAnnouncer, FakeWorld, fakeDeps, fakeRule, MemoryLedger } from '../support/fake-rule.ts';
 
 function widgetEvent(widget: string, id = freshId(), configRuleName = 'fake-widget-safe') {
@@ -27,19 +27,8 @@ function widgetEvent(widget: string, id = freshId(), configRuleName = 'fake-widg
   };
 }
 
-function approvedEvent(approvalId: string, ruleId = 'fake-widget', account = '111122223333') {
-  return {
-    version: '0',
-    id: freshId(),
-    'detail-type': 'Remediation Approved',
-    source: 'driftfix.approvals',
-    account,
-    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: 'us-east-1',
-    resources: [],
-    detail: { approvalId, ruleId },
-  };
-}
+/** "Remediation Approved" for the fake rule, or another rule or account. */
+const approved = (approvalId: string, ruleId = 'fake-widget', account?: string) => approvedEvent(approvalId, ruleId, account ? { account } : {});
 
 function setup(options: { level?: string; scoped?: boolean | ((configRuleName: string) => string | undefined) } = {}) {
   const world = new FakeWorld();
@@ -151,7 +140,7 @@ describe('asking a person', () => {
     const stored = ledger.approvals.get(approvalId);
     if (!stored) throw new Error('no approval stored');
     ledger.approvals.set(approvalId, { ...stored, finding: { ...stored.finding, account: '444455556666' } });
-    const applied = await run(approvedEvent(approvalId));
+    const applied = await run(approved(approvalId));
     expect(applied.outcome).toBe('rejected');
     expect(applied.reason).toContain('is for 444455556666/us-east-1');
     expect(ledger.approvals.get(approvalId)?.status).toBe('failed');
@@ -172,13 +161,13 @@ describe('asking a person', () => {
     const event = widgetEvent(widget);
     const asked = await run(event);
     expect((await decide(asked.approvalId ?? '', 'approve')).kind).toBe('decided');
-    const applied = await run(approvedEvent(asked.approvalId ?? ''));
+    const applied = await run(approved(asked.approvalId ?? ''));
     expect(applied.outcome).toBe('remediated');
     expect(world.levels.get(widget)).toBe('safe');
     expect(ledger.approvals.get(asked.approvalId ?? '')?.status).toBe('applied');
     expect(announcer.updates.at(-1)?.updates).toEqual({ channel: 'C0DRIFTFIX1', ts: '1.000001' });
     // A redelivered approval is answered with its record, as it is now.
-    const again = await run(approvedEvent(asked.approvalId ?? ''));
+    const again = await run(approved(asked.approvalId ?? ''));
     expect(again).toMatchObject({ outcome: 'remediated', duplicate: true, recordId: applied.recordId, writes: 0 });
     expect(world.writes).toBe(1);
 
@@ -193,7 +182,7 @@ describe('asking a person', () => {
     const asked = await run(widgetEvent(widget));
     await decide(asked.approvalId ?? '', 'approve');
     world.levels.set(widget, 'other');
-    const applied = await run(approvedEvent(asked.approvalId ?? ''));
+    const applied = await run(approved(asked.approvalId ?? ''));
     expect(applied.outcome).toBe('skipped');
     expect(applied.reason).toMatch(/changed after the approval/);
     expect(ledger.approvals.get(asked.approvalId ?? '')?.status).toBe('stale');
@@ -242,15 +231,15 @@ describe('asking a person', () => {
 
   it('refuses approved events the table does not back', async () => {
     const { run } = setup();
-    expect((await run(approvedEvent('apr-00000000-0000-4000-8000-000000000000'))).reason).toMatch(/does not exist/);
-    expect((await run(approvedEvent('apr-00000000-0000-4000-8000-000000000000', 'another-rule'))).reason).toMatch(/not fake-widget/);
-    expect((await run(approvedEvent('apr-00000000-0000-4000-8000-000000000000', 'fake-widget', '444455556666'))).outcome).toBe('rejected');
+    expect((await run(approved('apr-00000000-0000-4000-8000-000000000000'))).reason).toMatch(/does not exist/);
+    expect((await run(approved('apr-00000000-0000-4000-8000-000000000000', 'another-rule'))).reason).toMatch(/not fake-widget/);
+    expect((await run(approved('apr-00000000-0000-4000-8000-000000000000', 'fake-widget', '444455556666'))).outcome).toBe('rejected');
   });
 
   it('a still-pending approval is not applied', async () => {
     const { widget, run, world } = setup();
     const asked = await run(widgetEvent(widget));
-    const early = await run(approvedEvent(asked.approvalId ?? ''));
+    const early = await run(approved(asked.approvalId ?? ''));
     expect(early.outcome).toBe('skipped');
     expect(early.reason).toMatch(/is pending, not approved/);
     expect(world.writes).toBe(0);
