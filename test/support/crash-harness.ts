@@ -13,8 +13,8 @@ import { FakeAnnouncer, FakeWorld, fakeClient, fakeDeps, fakeRule, MemoryLedger 
 export const LEASE_MS = 50_000;
 export const WIDGET = 'AWS::Fake::Widget';
 
-/** A Config finding for a widget, answered by the fake rule under its default name. */
-export function widgetEvent(widget: string, id = freshId()) {
+/** A Config finding for a widget, answered by the fake rule under its default name (or another Config rule's). */
+export function widgetEvent(widget: string, id = freshId(), configRuleName = 'fake-widget-safe') {
   return {
     version: '0',
     id,
@@ -27,7 +27,7 @@ export function widgetEvent(widget: string, id = freshId()) {
     detail: {
       awsAccountId: '111122223333',
       awsRegion: 'us-east-1',
-      configRuleName: 'fake-widget-safe',
+      configRuleName,
       resourceType: WIDGET,
       resourceId: widget,
       messageType: 'ComplianceChangeNotification',

@@ -3,29 +3,9 @@ import { decideApproval } from '../../core/engine/decide.ts';
 import { handleRuleEvent } from '../../core/engine/handle-event.ts';
 import { decisionParts, MAX_DECISION_PARTS } from '../../core/model/index.ts';
 import { approvedEvent, freshId } from '../support/events.ts';
+import { widgetEvent } from '../support/crash-harness.ts';
 import { FakeAnnouncer, FakeWorld, fakeDeps, fakeRule, MemoryLedger } from '../support/fake-rule.ts';
 
-function widgetEvent(widget: string, id = freshId(), configRuleName = 'fake-widget-safe') {
-  return {
-    version: '0',
-    id,
-    'detail-type': 'Config Rules Compliance Change',
-    source: 'aws.config',
-    account: '111122223333',
-    time: '2026-11-20T09:14:03Z',
-    region: 'us-east-1',
-    resources: [],
-    detail: {
-      awsAccountId: '111122223333',
-      awsRegion: 'us-east-1',
-      configRuleName,
-      resourceType: 'AWS::Fake::Widget',
-      resourceId: widget,
-      messageType: 'ComplianceChangeNotification',
-      newEvaluationResult: { complianceType: 'NON_COMPLIANT' },
-    },
-  };
-}
 
 /** "Remediation Approved" for the fake rule, or another rule or account. */
 const approved = (approvalId: string, ruleId = 'fake-widget', account?: string) => approvedEvent(approvalId, ruleId, account ? { account } : {});

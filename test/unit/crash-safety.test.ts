@@ -2,33 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { handleRuleEvent } from '../../core/engine/handle-event.ts';
 import type { EventResult } from '../../core/engine/results.ts';
 import { rollbackRecord } from '../../core/engine/rollback.ts';
-import { freshId } from '../support/events.ts';
+import { LEASE_MS, widgetEvent } from '../support/crash-harness.ts';
 import { FakeAnnouncer, FakeWorld, fakeDeps, fakeRule, MemoryLedger } from '../support/fake-rule.ts';
 
-/** A Config finding for a widget, answered by the fake rule under its default name. */
-function widgetEvent(widget: string, id = freshId()) {
-  return {
-    version: '0',
-    id,
-    'detail-type': 'Config Rules Compliance Change',
-    source: 'aws.config',
-    account: '111122223333',
-    time: '2026-11-20T09:14:03Z',
-    region: 'us-east-1',
-    resources: [],
-    detail: {
-      awsAccountId: '111122223333',
-      awsRegion: 'us-east-1',
-      configRuleName: 'fake-widget-safe',
-      resourceType: 'AWS::Fake::Widget',
-      resourceId: widget,
-      messageType: 'ComplianceChangeNotification',
-      newEvaluationResult: { complianceType: 'NON_COMPLIANT', annotation: null, resultToken: null },
-    },
-  };
-}
 
-const LEASE_MS = 50_000;
 
 /**
  * One "Lambda invocation" that may never return: started, and left running when it hangs (the
