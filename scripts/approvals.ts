@@ -1,5 +1,4 @@
 import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
 import { ClientFactory } from '../core/aws/clients.ts';
 import { EventBridgeSink } from '../core/aws/emitter.ts';
 import { EVENTBRIDGE } from '../core/aws/services.ts';
@@ -9,7 +8,7 @@ import { decisionKey, describeError, type PendingApproval } from '../core/model/
 import { updateApprovalMessage } from '../core/slack/interactivity.ts';
 import { SlackWebApi, slackConfigFromEnv } from '../core/slack/notifier.ts';
 import { SECRETS_MANAGER } from '../core/aws/services.ts';
-import { prepareCliEnvironment, runCli } from './lib/cli-env.ts';
+import { parseCliArgs, prepareCliEnvironment, runCli } from './lib/cli-env.ts';
 import { LocalBus } from './lib/local-bus.ts';
 import { createLocalRuntime } from './lib/local-runtime.ts';
 
@@ -38,13 +37,8 @@ async function main(argv: string[]): Promise<number> {
     reason: { type: 'string' },
     help: { type: 'boolean' },
   } as const;
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
-  try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseCliArgs(argv, options, USAGE);
+  if (!parsed) return 2;
   const { values, positionals } = parsed;
   const [command, approvalId, ...extra] = positionals;
   if (values.help) {

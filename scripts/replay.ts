@@ -1,8 +1,7 @@
-import { parseArgs } from 'node:util';
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { EventResult } from '../core/engine/results.ts';
 import { describeError } from '../core/model/index.ts';
-import { prepareCliEnvironment, runCli } from './lib/cli-env.ts';
+import { parseCliArgs, prepareCliEnvironment, runCli } from './lib/cli-env.ts';
 import { type BusLine, putInBatches, toBusEntry } from './lib/bus-replay.ts';
 import { expandEventPaths, loadEventFile } from './lib/event-files.ts';
 import { createLocalRuntime } from './lib/local-runtime.ts';
@@ -55,13 +54,8 @@ async function main(argv: string[]): Promise<number> {
     retarget: { type: 'boolean' },
     concurrency: { type: 'string' },
   } as const;
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
-  try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseCliArgs(argv, options, USAGE);
+  if (!parsed) return 2;
   const { values, positionals } = parsed;
   if (values.help || positionals.length === 0) {
     console.error(USAGE);

@@ -1,7 +1,6 @@
 import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
 import { rollbackRecord } from '../core/engine/rollback.ts';
-import { prepareCliEnvironment, runCli } from './lib/cli-env.ts';
+import { parseCliArgs, prepareCliEnvironment, runCli } from './lib/cli-env.ts';
 import { createLocalRuntime } from './lib/local-runtime.ts';
 
 const USAGE = `usage: npm run rollback -- [--json] [--force] <recordId>
@@ -12,13 +11,8 @@ bot left it (--force: even if someone changed it since). The rollback is recorde
 async function main(argv: string[]): Promise<number> {
   prepareCliEnvironment();
   const options = { json: { type: 'boolean' }, force: { type: 'boolean' }, help: { type: 'boolean' } } as const;
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
-  try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseCliArgs(argv, options, USAGE);
+  if (!parsed) return 2;
   const { values, positionals } = parsed;
   const [recordId, ...extra] = positionals;
   if (values.help || !recordId || extra.length > 0) {

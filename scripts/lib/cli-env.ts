@@ -1,3 +1,5 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+
 /**
  * Defaults for running driftfix from a terminal. Against a local emulator (AWS_ENDPOINT_URL set)
  * any credentials do, so placeholder ones are supplied when none are configured.
@@ -33,4 +35,19 @@ function hintFor(error: unknown): string | undefined {
   }
   if ((error as { code?: string }).code === 'ECONNREFUSED') return 'Nothing answers at AWS_ENDPOINT_URL: start the emulator first (README, "Replaying events").';
   return undefined;
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * A CLI's flags and arguments, strictly: an unknown flag or a bad value prints the message and the
+ * usage, and gives undefined (the CLI then exits 2).
+ */
+export function parseCliArgs<T extends Options>(argv: string[], options: T, usage: string): ReturnType<typeof parseArgs<{ options: T; allowPositionals: true; strict: true }>> | undefined {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${usage}`);
+    return undefined;
+  }
 }
