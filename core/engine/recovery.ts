@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type AnyRule, canonicalJson, type ChangeRecord, type Plan, type Step } from '../model/index.ts';
+import { type AnyRule, canonicalJson, type ChangeRecord, guardReason, type Plan, type Step } from '../model/index.ts';
 import { carryThrough, finish, leaseMs } from './change.ts';
 import { afterChange } from './follow-ups.ts';
 import { isDone, type Observation, observe } from './observe.ts';
@@ -117,19 +117,13 @@ async function stopsNow(run: Run, intent: ChangeRecord, plan: Plan): Promise<{ o
   if (run.mode === 'off') return { outcome: 'skipped', reason: `rule ${run.rule.id} is now off` };
   if (run.mode === 'notify') return { outcome: 'notified', reason: `rule ${run.rule.id} is now in mode notify` };
   // A person approved this change (the approval's own status was checked above); anything else must pass the gate again.
-  if (!intent.approvalId && (run.mode === 'approve' || (plan.status === 'change' && plan.approvalReason))) {
+  if (!intent.approvalId && run.gateFor(plan) === 'approve') {
     return { outcome: 'notified', reason: `rule ${run.rule.id} now asks a person before this change (the next finding asks)` };
   }
   // A Reject or an exception made since, on this question or one sharing a part of it (a port).
   const [suppression, exemption] = await Promise.all([run.ledger.getSuppression(run.rule.id, run.resource, run.scope), run.ledger.getExemption(run.rule.id, run.resource, run.scope)]);
-  const now = new Date(run.now()).toISOString();
-  if (exemption && exemption.until > now) {
-    return { outcome: 'skipped', reason: `${run.resource} is exempted until ${exemption.until} by ${exemption.by.replace(/^cli:/, '')}: ${exemption.reason}` };
-  }
-  if (suppression && suppression.until > now) {
-    return { outcome: 'skipped', reason: `a person rejected this fix (suppressed until ${suppression.until} by ${suppression.by.replace(/^cli:/, '')})` };
-  }
-  return undefined;
+  const guarded = guardReason({ suppression, exemption }, run.now());
+  return guarded ? { outcome: 'skipped', reason: guarded } : undefined;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Plan } from '../model/index.ts';
+
 import { requestApproval } from './approvals.ts';
 import { carryThrough, claimChange } from './change.ts';
 import { type Observation, observe } from './observe.ts';
@@ -26,7 +26,7 @@ export async function remediate(run: Run, options: { dryRun: boolean }): Promise
     const { plan, before } = seen;
     if (plan.status === 'compliant') return settleOutcome(run, seen, 'compliant', plan.summary, { before });
     if (plan.status === 'unfixable') return settleOutcome(run, seen, 'skipped', plan.summary, { before });
-    const gate = gateFor(run, plan);
+    const gate = run.gateFor(plan);
     const details = { before, steps: plan.steps, ...(plan.risks ? { risks: plan.risks } : {}) };
     if (gate === 'notify') return settleOutcome(run, seen, 'notified', `mode notify: ${plan.summary}`, details, { guarded: true });
     if (gate === 'approve') return requestApproval(run, seen, plan);
@@ -37,19 +37,13 @@ export async function remediate(run: Run, options: { dryRun: boolean }): Promise
   }
 }
 
-function gateFor(run: Run, plan: Extract<Plan, { status: 'change' }>): 'auto' | 'approve' | 'notify' {
-  if (run.mode === 'notify') return 'notify';
-  if (run.mode === 'approve' || plan.approvalReason) return 'approve';
-  return 'auto';
-}
-
 function dryRun(run: Run, seen: Observation): EventResult {
   if (seen.kind === 'unreadable') return run.result('failed', seen.reason);
   if (seen.kind !== 'seen') return run.result('skipped', seen.reason);
   const { plan, before } = seen;
   if (plan.status === 'compliant') return run.result('compliant', plan.summary, { before: before.summary });
   if (plan.status === 'unfixable') return run.result('skipped', plan.summary, { before: before.summary });
-  const gate = gateFor(run, plan);
+  const gate = run.gateFor(plan);
   const would = gate === 'auto' ? 'apply' : gate === 'approve' ? 'ask for approval to apply' : 'only notify';
   return run.result('planned', `dry run, would ${would}: ${plan.summary}`, { before: before.summary, stepList: plan.steps });
 }

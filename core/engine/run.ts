@@ -5,6 +5,7 @@ import {
   type Finding,
   type Mode,
   type Outcome,
+  type Plan,
   type ReadContext,
   recordIdFor,
   resourceKey,
@@ -56,6 +57,13 @@ export class Run {
     const ledger = this.deps.ledger;
     if (!ledger) throw new Error('a record table (REMEDIATION_TABLE) is required to act; without one, only dry runs work');
     return ledger;
+  }
+
+  /** What the mode and the plan allow for a change: apply it, ask a person first, or only tell. */
+  gateFor(plan: Plan): 'auto' | 'approve' | 'notify' {
+    if (this.mode === 'notify') return 'notify';
+    if (this.mode === 'approve' || (plan.status === 'change' && plan.approvalReason)) return 'approve';
+    return 'auto';
   }
 
   get guards(): Guards {

@@ -1,4 +1,4 @@
-import { type ChangeRecord, type Outcome, type PendingApproval, resourceKey } from '../model/index.ts';
+import { type ChangeRecord, guardReason, type Outcome, type PendingApproval, resourceKey } from '../model/index.ts';
 import { announceRecord, earlierMessage, isAnnounced, notificationResult } from './announce.ts';
 import { STALE_READ_MARGIN_MS } from './change.ts';
 import { type Observation, observe } from './observe.ts';
@@ -68,15 +68,8 @@ export async function resolveConflict(run: Run, seen: Observation, conflict: Con
   if (conflict.record && !earlierMessage(conflict.record)) {
     return conflict.record.status === 'in-progress' ? recover(run, seen, conflict.record) : reportExisting(run, conflict.record);
   }
-  const now = new Date(run.now()).toISOString();
-  if (conflict.suppression && conflict.suppression.until > now) {
-    const { until, by, approvalId } = conflict.suppression;
-    return settleOutcome(run, seen, 'skipped', `suppressed until ${until}: ${by.replace(/^cli:/, '')} rejected this fix (approval ${approvalId})`);
-  }
-  if (conflict.exemption && conflict.exemption.until > now) {
-    const { until, by, reason } = conflict.exemption;
-    return settleOutcome(run, seen, 'skipped', `exempted until ${until} by ${by.replace(/^cli:/, '')}: ${reason}`);
-  }
+  const guarded = guardReason(conflict, run.now());
+  if (guarded) return settleOutcome(run, seen, 'skipped', guarded);
   if (conflict.approval) {
     return run.result('skipped', `approval ${conflict.approval.approvalId} is ${conflict.approval.status}, not approved: nothing applied`, { approvalId: conflict.approval.approvalId });
   }

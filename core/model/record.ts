@@ -163,3 +163,17 @@ export function recordIdFor(eventId: string, ruleId: string): string {
 export function isSettled(record: ChangeRecord): boolean {
   return record.status === 'final' && (record.outcome !== 'failed' || record.needsPerson === true);
 }
+
+/** Why a person's Reject or exception in force stops this change; undefined when none is. */
+export function guardReason(found: { suppression?: Suppression | undefined; exemption?: Exemption | undefined }, nowMs: number): string | undefined {
+  const now = new Date(nowMs).toISOString();
+  if (found.suppression && found.suppression.until > now) {
+    const { until, by, approvalId } = found.suppression;
+    return `suppressed until ${until}: ${by.replace(/^cli:/, '')} rejected this fix (approval ${approvalId})`;
+  }
+  if (found.exemption && found.exemption.until > now) {
+    const { until, by, reason } = found.exemption;
+    return `exempted until ${until} by ${by.replace(/^cli:/, '')}: ${reason}`;
+  }
+  return undefined;
+}

@@ -79,7 +79,7 @@ describe('an unfinished automatic fix, delivered again after the gate moved', ()
     h.ledger.suppressions.set(decisionKey({ ruleId: 'fake-widget', resource }), { ruleId: 'fake-widget', resource, until: new Date(h.clock.now + 86_400_000).toISOString(), by: 'U0BOB', approvalId: 'apr-x' });
     const again = await invoke(h, event);
     expect(again.outcome, again.reason).toBe('skipped');
-    expect(again.reason).toMatch(/a person rejected this fix .* by U0BOB/);
+    expect(again.reason).toMatch(/^an earlier invocation stopped before it finished this change, and suppressed until .*: U0BOB rejected this fix \(approval apr-x\): nothing was applied/);
     expect(h.world.writes).toBe(0);
   });
 
