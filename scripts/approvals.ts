@@ -3,8 +3,8 @@ import { ClientFactory } from '../core/aws/clients.ts';
 import { EventBridgeSink } from '../core/aws/emitter.ts';
 import { EVENTBRIDGE } from '../core/aws/services.ts';
 import { announceRecord } from '../core/engine/announce.ts';
-import { decideApproval } from '../core/engine/decide.ts';
-import { decisionKey, describeError, type PendingApproval } from '../core/model/index.ts';
+import { decideApproval, putBack } from '../core/engine/decide.ts';
+import { describeError, type PendingApproval } from '../core/model/index.ts';
 import { updateApprovalMessage } from '../core/slack/interactivity.ts';
 import { SlackWebApi, slackConfigFromEnv } from '../core/slack/notifier.ts';
 import { SECRETS_MANAGER } from '../core/aws/services.ts';
@@ -129,7 +129,7 @@ async function main(argv: string[]): Promise<number> {
     await new EventBridgeSink(() => runtime.factory.shared(EVENTBRIDGE, { record: false }), busName).deliver(outcome.approval, { decision: 'approve', by });
   } catch (error) {
     // Put back, as the Slack endpoint does, unless the hand-over landed after all and the approval moved on.
-    const reverted = await ledger.transitionApproval(id, { from: 'approved', to: 'pending', set: { decidedBy: '', decidedAt: '' }, reopenOpen: decisionKey(outcome.approval) });
+    const reverted = await putBack(ledger, outcome.approval, { remote: false });
     const after = reverted ? 'it is pending again' : 'but the approval has moved on since (the hand-over reached the function): see `npm run approvals -- list`';
     print(values.json, { approvalId: id, decision, result: 'refused', reason: describeError(error), pendingAgain: reverted }, `Could not hand the approval to the ${busName} bus (${describeError(error)}); ${after}.`);
     return 1;
@@ -176,8 +176,9 @@ async function decideForMember(
   try {
     await sink.deliver(outcome.approval, { decision, by, ...(request.days === undefined ? {} : { days: request.days }), ...(request.reason ? { reason: request.reason } : {}) });
   } catch (error) {
-    await ledger.transitionApproval(id, { from: outcome.approval.status, to: 'pending', set: { decidedBy: '', decidedAt: '' } });
-    print(request.json, { approvalId: id, decision, result: 'refused', reason: describeError(error) }, `Could not tell account ${account} (${describeError(error)}); the approval is pending again.`);
+    const reverted = await putBack(ledger, outcome.approval, { remote: true });
+    const after = reverted ? 'the approval is pending again' : 'but the approval has moved on since (the member received it)';
+    print(request.json, { approvalId: id, decision, result: 'refused', reason: describeError(error), pendingAgain: reverted }, `Could not tell account ${account} (${describeError(error)}); ${after}.`);
     return 1;
   }
   // The hub's message says so now (a rejection sends no record back: the buttons must go).

@@ -119,3 +119,18 @@ function whyNot(approval: PendingApproval, at: string): string {
   const by = approval.decidedBy ? ` by ${approval.decidedBy.startsWith('cli:') ? approval.decidedBy.slice(4) : `<@${approval.decidedBy}>`}` : '';
   return `approval was already ${approval.status === 'pending' ? 'changed' : approval.status}${by}${approval.decidedAt ? ` at ${approval.decidedAt}` : ''}`;
 }
+
+/**
+ * A decision that could not be handed to whoever carries it out is put back to `pending`, so that
+ * it can be taken again; the open-question pointer reopens too, except for a member's approval at a
+ * hub (the member keeps its own). False when the approval moved on meanwhile: the hand-over landed
+ * after all, and only its answer was lost.
+ */
+export function putBack(ledger: Ledger, approval: PendingApproval, options: { remote: boolean }): Promise<boolean> {
+  return ledger.transitionApproval(approval.approvalId, {
+    from: approval.status,
+    to: 'pending',
+    set: { decidedBy: '', decidedAt: '' },
+    ...(options.remote ? {} : { reopenOpen: decisionKey(approval) }),
+  });
+}

@@ -1,9 +1,9 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { z } from 'zod';
 import { parseStrictJson } from '../intake/safe-json.ts';
-import { APPROVAL_ID, type Decision, decideApproval, MAX_EXEMPTION_DAYS } from '../engine/decide.ts';
+import { APPROVAL_ID, type Decision, decideApproval, MAX_EXEMPTION_DAYS, putBack } from '../engine/decide.ts';
 import type { EngineLog, Ledger } from '../engine/ports.ts';
-import { decisionKey, describeError, type PendingApproval } from '../model/index.ts';
+import { describeError, type PendingApproval } from '../model/index.ts';
 import { escapeText, exemptionModal, recordMessage } from './messages.ts';
 import type { SlackApi } from './notifier.ts';
 import { checkSignatureHeaders, verifySlackSignature } from './signature.ts';
@@ -258,13 +258,7 @@ async function decide(
     } catch (error) {
       deps.log.error(`could not hand decision on ${approval.approvalId} over: ${describeError(error)}`);
       // Nobody would carry it out: put it back, buttons included, so that the click can be repeated.
-      const reverted = await deps.ledger.transitionApproval(approval.approvalId, {
-        from: outcome.approval.status,
-        to: 'pending',
-        set: { decidedBy: '', decidedAt: '' },
-        // A member's approval has no pointer at the hub: the member keeps its own.
-        ...(remote ? {} : { reopenOpen: decisionKey(approval) }),
-      });
+      const reverted = await putBack(deps.ledger, outcome.approval, { remote });
       if (!reverted) {
         // The approval moved on meanwhile: the hand-over reached driftfix after all (only its answer
         // was lost), and the change is under way or done. Its result updates the message.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideApproval } from '../../core/engine/decide.ts';
+import { decideApproval, putBack } from '../../core/engine/decide.ts';
 import { handleRuleEvent } from '../../core/engine/handle-event.ts';
 import { decisionParts, MAX_DECISION_PARTS } from '../../core/model/index.ts';
 import { approvedEvent, freshId } from '../support/events.ts';
@@ -97,6 +97,27 @@ describe('questions about overlapping parts (ports flagged by different rules)',
     const later = await handleRuleEvent(widgetEvent(whole.widget, freshId(), 'restricted-ssh'), scoped.rule, { ...fakeDeps(whole.world, whole.ledger, { rule: scoped.rule, now: () => whole.clock.now }), configRules: { describe: async (name: string) => ({ name, owner: 'AWS', identifier: 'FAKE_WIDGET_SAFE' }) } }, { dryRun: false });
     expect(later.outcome).toBe('skipped');
     expect(whole.world.writes).toBe(0);
+  });
+});
+
+describe('a decision that could not be handed over (putBack)', () => {
+  it('goes back to pending and is again the one open question; false once the approval moved on', async () => {
+    const { widget, run, decide, ledger, announcer } = setup();
+    const asked = await run(widgetEvent(widget));
+    const approvalId = asked.approvalId ?? '';
+    const decided = await decide(approvalId, 'approve');
+    if (decided.kind !== 'decided') throw new Error(decided.reason);
+    expect(await putBack(ledger, decided.approval, { remote: false })).toBe(true);
+    expect(ledger.approvals.get(approvalId)).toMatchObject({ status: 'pending', decidedBy: '' });
+    // The question is open again: a new finding waits for it instead of asking a second time.
+    expect((await run(widgetEvent(widget))).reason).toMatch(new RegExp(`^already waiting for approval ${approvalId}`));
+    expect(announcer.posts).toHaveLength(1);
+
+    const again = await decide(approvalId, 'approve');
+    if (again.kind !== 'decided') throw new Error(again.reason);
+    await ledger.transitionApproval(approvalId, { from: 'approved', to: 'applied' });
+    expect(await putBack(ledger, again.approval, { remote: false })).toBe(false);
+    expect(ledger.approvals.get(approvalId)?.status).toBe('applied');
   });
 });
 
