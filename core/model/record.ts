@@ -159,11 +159,6 @@ export function recordIdFor(eventId: string, ruleId: string): string {
   return `rec-${createHash('sha256').update(`${eventId}\n${ruleId}`).digest('hex').slice(0, 24)}`;
 }
 
-/** A record after which a redelivery of the same event does nothing again. */
-export function isSettled(record: ChangeRecord): boolean {
-  return record.status === 'final' && (record.outcome !== 'failed' || record.needsPerson === true);
-}
-
 /** Why a person's Reject or exception in force stops this change; undefined when none is. */
 export function guardReason(found: { suppression?: Suppression | undefined; exemption?: Exemption | undefined }, nowMs: number): string | undefined {
   const now = new Date(nowMs).toISOString();
