@@ -1,6 +1,6 @@
 import type { S3Client, ServerSideEncryptionRule } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import type { Plan, Rule, Step } from '../core/model/index.ts';
+import { parseArn, type Plan, type Rule, type Step } from '../core/model/index.ts';
 import { S3 } from './lib/clients.ts';
 import { S3_BUCKET } from './lib/resources.ts';
 import { readBucketTags } from './lib/s3.ts';
@@ -90,7 +90,7 @@ const rule: Rule<S3DefaultEncryptionState, Params, { s3: S3Client }> = {
     if (kmsKeyArn) {
       // S3 does not check the key of PutBucketEncryption (S3 API Reference); a key in another Region
       // would be accepted and every later upload refused. The key must be in the bucket's Region.
-      const keyRegion = kmsKeyArn.split(':')[3];
+      const keyRegion = parseArn(kmsKeyArn)?.region;
       if (keyRegion !== finding.region) {
         return { status: 'unfixable', summary: `the configured kmsKeyArn is a key in ${keyRegion}, and S3 encrypts a bucket in ${finding.region} only with a key of its own Region: set a key of ${finding.region} for this rule (RULE_PARAMS)` };
       }
