@@ -5,7 +5,7 @@ import { S3 } from './lib/clients.ts';
 import { externalAccounts, removeAccounts, wildcardGrants } from './lib/external-principals.ts';
 import { parsePolicy, serializePolicy } from './lib/iam-policy-document.ts';
 import { S3_BUCKET } from './lib/resources.ts';
-import { readBucketTags, S3_WRITES } from './lib/s3.ts';
+import { readBucketPolicy, readBucketTags, S3_WRITES } from './lib/s3.ts';
 
 const params = z.strictObject({});
 
@@ -28,15 +28,8 @@ const rule: Rule<S3BucketPolicyState, z.infer<typeof params>, { s3: S3Client }> 
   operations: S3_WRITES,
   readTags: readBucketTags,
 
-  async readState({ clients, target }) {
-    const { GetBucketPolicyCommand } = await import('@aws-sdk/client-s3');
-    try {
-      const output = await clients.s3.send(new GetBucketPolicyCommand({ Bucket: target.resourceId, ExpectedBucketOwner: target.account }));
-      return { policy: output.Policy ?? null };
-    } catch (error) {
-      if ((error as Error).name === 'NoSuchBucketPolicy') return { policy: null };
-      throw error;
-    }
+  async readState(context) {
+    return { policy: await readBucketPolicy(context, await import('@aws-sdk/client-s3')) };
   },
 
   plan(state, _params, finding): Plan {

@@ -5,7 +5,7 @@ import { S3 } from './lib/clients.ts';
 import { type ParsedPolicy, parsePolicy, type Statement, serializePolicy } from './lib/iam-policy-document.ts';
 import { partitionOf } from './lib/partition.ts';
 import { S3_BUCKET } from './lib/resources.ts';
-import { readBucketTags, readBucketWebsite, S3_WRITES } from './lib/s3.ts';
+import { readBucketPolicy, readBucketTags, readBucketWebsite, S3_WRITES } from './lib/s3.ts';
 import { deniesEveryHttpRequest, type HttpException, httpExceptions } from './lib/secure-transport.ts';
 
 /**
@@ -57,16 +57,6 @@ const WEBSITE_RISK =
  * fix does not change it, so the check after the fix reads the policy only.
  */
 const websites = new WeakMap<object, Promise<string | null>>();
-
-function readPolicy({ clients, target }: ReadContext<unknown, Clients>, { GetBucketPolicyCommand }: typeof import('@aws-sdk/client-s3')): Promise<string | null> {
-  return clients.s3.send(new GetBucketPolicyCommand({ Bucket: target.resourceId, ExpectedBucketOwner: target.account })).then(
-    (output) => output.Policy ?? null,
-    (error: Error) => {
-      if (error.name === 'NoSuchBucketPolicy') return null;
-      throw error;
-    },
-  );
-}
 
 function websiteOf(context: ReadContext<unknown, Clients>, sdk: Parameters<typeof readBucketWebsite>[1]): Promise<string | null> {
   let website = websites.get(context);
@@ -166,12 +156,12 @@ const rule: Rule<S3BucketSslRequestsOnlyState, z.infer<typeof params>, Clients> 
   async readState(context) {
     const sdk = await import('@aws-sdk/client-s3');
     const bucketArn = `arn:${partitionOf(context.finding)}:s3:::${context.target.resourceId}`;
-    const [text, website] = await Promise.all([readPolicy(context, sdk), websiteOf(context, sdk)]);
+    const [text, website] = await Promise.all([readBucketPolicy(context, sdk), websiteOf(context, sdk)]);
     return { bucketArn, policy: text, website };
   },
 
   /** The write changes the policy only: the website read before it stands. */
-  readAfter: async (context, before) => ({ ...before, policy: await readPolicy(context, await import('@aws-sdk/client-s3')) }),
+  readAfter: async (context, before) => ({ ...before, policy: await readBucketPolicy(context, await import('@aws-sdk/client-s3')) }),
 
   plan(state, _params, finding): Plan {
     const reading = read(state);

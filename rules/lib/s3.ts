@@ -40,6 +40,21 @@ export function readBucketWebsite(
   );
 }
 
+/**
+ * The bucket policy's text; null when the bucket has none (NoSuchBucketPolicy). Sent at once, as
+ * `readBucketWebsite` is.
+ */
+export function readBucketPolicy(context: ReadContext<unknown, S3Clients>, sdk: Pick<typeof import('@aws-sdk/client-s3'), 'GetBucketPolicyCommand'>): Promise<string | null> {
+  const bucket = { Bucket: context.target.resourceId, ExpectedBucketOwner: context.target.account };
+  return context.clients.s3.send(new sdk.GetBucketPolicyCommand(bucket)).then(
+    (output) => output.Policy ?? null,
+    (error: Error) => {
+      if (error.name === 'NoSuchBucketPolicy') return null;
+      throw error;
+    },
+  );
+}
+
 /** Bucket writes several rules make, each declared once: operation → IAM action → SDK command. */
 export const S3_WRITES = {
   'S3.PutBucketPolicy': {
